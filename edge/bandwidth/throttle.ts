@@ -1,0 +1,102 @@
+/**
+ * Streams and fetch responses throttled by a token source (the {@linkcode BandwidthLimiter}).
+ * Chunks are cut into pieces no larger than the source allows at once, so one big chunk can't pass
+ * the cap in a single burst and concurrent streams interleave fairly.
+ *
+ * @example
+ * ```ts
+ * import { BandwidthLimiter } from "./limiter.ts";
+ * import { throttleStream } from "./throttle.ts";
+ * const limiter = new BandwidthLimiter();
+ * const body = throttleStream(limiter, new Response("hello").body!);
+ * ```
+ * @module
+ */
+
+/** What throttling needs from a limiter. */
+export interface TokenSource {
+  /** Waits until `bytes` may pass; rejects with the signal's reason on abort. */
+  take(bytes: number, signal?: AbortSignal): Promise<void>;
+  /** Largest piece to take at once. */
+  readonly pieceSize: number;
+}
+
+/** Statuses whose responses can't carry a body. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A transform that passes each chunk in pieces, each after `source.take(piece)`. Cancelling the
+ * readable side (or aborting `signal`) abandons a pending wait.
+ *
+ * @example
+ * ```ts
+ * import { BandwidthLimiter } from "./limiter.ts";
+ * new Response("hi").body!.pipeThrough(throttleTransform(new BandwidthLimiter()));
+ * ```
+ */
+export function throttleTransform(
+  source: TokenSource,
+  signal?: AbortSignal,
+): TransformStream<Uint8Array, Uint8Array> {
+  const cancelled = new AbortController();
+  const waitSignal = signal ? AbortSignal.any([signal, cancelled.signal]) : cancelled.signal;
+  return new TransformStream({
+    async transform(chunk, controller) {
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const size = Math.min(Math.max(1, source.pieceSize), chunk.byteLength - offset);
+        await source.take(size, waitSignal);
+        controller.enqueue(chunk.subarray(offset, offset + size));
+        offset += size;
+      }
+    },
+    cancel(reason) {
+      cancelled.abort(reason);
+    },
+  });
+}
+
+/**
+ * `stream` throttled by `source`.
+ *
+ * @example
+ * ```ts
+ * import { BandwidthLimiter } from "./limiter.ts";
+ * const limited = throttleStream(new BandwidthLimiter(), new Response("hi").body!);
+ * ```
+ */
+export function throttleStream(
+  source: TokenSource,
+  stream: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): ReadableStream<Uint8Array> {
+  return stream.pipeThrough(throttleTransform(source, signal));
+}
+
+/**
+ * A fetch whose response bodies are throttled by `source`; status, headers and `url` are kept.
+ *
+ * @example
+ * ```ts
+ * import { BandwidthLimiter } from "./limiter.ts";
+ * const limitedFetch = limitFetch(new BandwidthLimiter(), fetch);
+ * ```
+ */
+export function limitFetch(source: TokenSource, inner: typeof fetch): typeof fetch {
+  return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const response = await inner(input, init);
+    if (!response.body || NULL_BODY_STATUSES.has(response.status)) return response;
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const limited = new Response(throttleStream(source, response.body, signal ?? undefined), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+    // Redirect handling and relative Location resolution in callers need the final URL.
+    Object.defineProperties(limited, {
+      url: { value: response.url },
+      redirected: { value: response.redirected },
+    });
+    return limited;
+  };
+}
