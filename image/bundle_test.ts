@@ -1,0 +1,133 @@
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { BUNDLE_SHEBANG, bundleAll, bundleEntry, isStale, REPO_ROOT } from "./bundle.ts";
+
+/** A small program shaped like the real entries: local modules, an npm package (zod) and Deno KV. */
+async function writeTestProgram(dir: string): Promise<string> {
+  await Deno.mkdir(join(dir, "lib"), { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "lib", "greeting.ts"),
+    `import { z } from "zod";\nexport const Name = z.string().min(1);\nexport const greet = (n: string) => "hello " + Name.parse(n);\n`,
+  );
+  const entry = join(dir, "main.ts");
+  await Deno.writeTextFile(
+    entry,
+    `import { greet } from "./lib/greeting.ts";
+const kv = await Deno.openKv(Deno.args[1]);
+await kv.set(["greeting"], greet(Deno.args[0]));
+console.log(JSON.stringify((await kv.get(["greeting"])).value));
+kv.close();
+`,
+  );
+  return entry;
+}
+
+/** Runs a command in an empty directory with an empty DENO_DIR: nothing but the file and stock deno. */
+async function runIsolated(cmd: string, args: string[], cwd: string) {
+  const denoDir = await Deno.makeTempDir({ prefix: "empty-deno-dir-" });
+  try {
+    const out = await new Deno.Command(cmd, {
+      args,
+      cwd,
+      env: { DENO_DIR: denoDir, NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const d = new TextDecoder();
+    return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
+  }
+}
+
+Deno.test("a bundle inlines npm packages and runs with stock deno --unstable-kv from an empty dir", async () => {
+  const src = await Deno.makeTempDir({ prefix: "bundle-src-" });
+  const run = await Deno.makeTempDir({ prefix: "bundle-run-" });
+  try {
+    const entry = await writeTestProgram(src);
+    const output = join(run, "program.js");
+    await bundleEntry({ entry, output });
+    const code = await Deno.readTextFile(output);
+    ok(code.startsWith(`${BUNDLE_SHEBANG}\n`));
+    equal(/["']npm:/.test(code), false, "no npm: specifier may remain");
+    ok(code.includes("ZodString") || code.includes("$ZodString"), "zod is inlined");
+    equal((await Deno.stat(output)).mode! & 0o111, 0o111);
+    // Source tree gone: only the bundle is left.
+    await Deno.remove(src, { recursive: true });
+
+    const viaDeno = await runIsolated(
+      Deno.execPath(),
+      ["run", "--unstable-kv", "-A", output, "world", join(run, "a.kv")],
+      run,
+    );
+    equal(viaDeno.code, 0, viaDeno.stderr);
+    equal(viaDeno.stdout.trim(), '"hello world"');
+
+    // The shebang carries the flags: the file is executable on its own (deno on PATH).
+    const direct = await runIsolated(output, ["shebang", join(run, "b.kv")], run);
+    equal(direct.code, 0, direct.stderr);
+    equal(direct.stdout.trim(), '"hello shebang"');
+
+    // Validation inside the bundle still works (zod is live code, not a stub).
+    const bad = await runIsolated(
+      Deno.execPath(),
+      ["run", "--unstable-kv", "-A", output, "", ":memory:"],
+      run,
+    );
+    equal(bad.code, 1);
+    match(bad.stderr, /too_small|Too small/i);
+  } finally {
+    await Deno.remove(src, { recursive: true }).catch(() => {});
+    await Deno.remove(run, { recursive: true });
+  }
+});
+
+Deno.test("bundleEntry reports deno bundle's error for a broken entry", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bundle-bad-" });
+  try {
+    const entry = join(dir, "main.ts");
+    await Deno.writeTextFile(entry, `import { nope } from "./missing.ts";\nconsole.log(nope);\n`);
+    let message = "";
+    try {
+      await bundleEntry({ entry, output: join(dir, "out.js") });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    match(message, /deno bundle .*main\.ts failed/);
+    match(message, /missing\.ts/);
+    equal(await Deno.stat(join(dir, "out.js")).then(() => true, () => false), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bundleAll builds present entries, skips missing ones and rebuilds only when stale", async () => {
+  const root = await Deno.makeTempDir({ prefix: "bundle-root-" });
+  try {
+    await Deno.copyFile(join(REPO_ROOT, "deno.json"), join(root, "deno.json"));
+    await Deno.copyFile(join(REPO_ROOT, "deno.lock"), join(root, "deno.lock"));
+    const entry = await writeTestProgram(join(root, "app"));
+    const targets = [
+      { entry: "app/main.ts", output: "app.js" },
+      { entry: "absent/main.ts", output: "absent.js" },
+    ];
+    const outDir = join(root, "dist");
+    const first = await bundleAll({ root, outDir, targets });
+    deepStrictEqual(first.map((o) => o.status), ["built", "missing-entry"]);
+    const second = await bundleAll({ root, outDir, targets });
+    deepStrictEqual(second.map((o) => o.status), ["fresh", "missing-entry"]);
+    equal(await isStale(entry, join(outDir, "app.js"), root), false);
+
+    // Touch a dependency (not the entry): the bundle is stale again.
+    const later = new Date(Date.now() + 5_000);
+    await Deno.utime(join(root, "app", "lib", "greeting.ts"), later, later);
+    equal(await isStale(entry, join(outDir, "app.js"), root), true);
+    deepStrictEqual((await bundleAll({ root, outDir, targets })).map((o) => o.status), [
+      "built",
+      "missing-entry",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
