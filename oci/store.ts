@@ -313,19 +313,23 @@ export class BlobStore {
   }
 
   /**
-   * Moves an already verified file (e.g. a finished registry upload in `ingest/`) into place as
-   * `digest`, re-checking the digest first, so nothing unverified can become visible.
+   * Moves a file (e.g. a finished registry upload in `ingest/`) into place as `digest`, so nothing
+   * unverified becomes visible: the file is re-hashed, unless `hashed` says the caller computed the
+   * digest over exactly these bytes while writing them (then it must equal `digest`).
    *
    * @example
    * ```ts
    * await store.commitFile(`${store.root}/ingest/upload-123`, digest);
    * ```
    */
-  async commitFile(path: string, digest: string): Promise<void> {
-    const digester = new Digester(digest);
+  async commitFile(path: string, digest: string, options: { hashed?: string } = {}): Promise<void> {
     using file = await Deno.open(path, { read: true, write: true });
-    await hashPrefix(file, (await file.stat()).size, digester);
-    const actual = digester.digest();
+    let actual = options.hashed;
+    if (actual === undefined) {
+      const digester = new Digester(digest);
+      await hashPrefix(file, (await file.stat()).size, digester);
+      actual = digester.digest();
+    }
     if (actual !== digest) throw new DigestMismatchError(digest, actual);
     await file.sync();
     await Deno.rename(path, this.path(digest));
