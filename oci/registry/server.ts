@@ -37,6 +37,8 @@ export interface RegistryHandlerOptions {
   mode?: RegistryMode;
   /** Require HTTP basic auth with these credentials. */
   auth?: { username: string; password: string; realm?: string };
+  /** Called after each request (access logs, tests that check what a client sent). */
+  observe?: (req: Request, status: number) => void;
 }
 
 const API_VERSION = { "docker-distribution-api-version": "registry/2.0" };
@@ -127,6 +129,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: Re
       response = toErrorResponse(e);
     }
     for (const [k, v] of Object.entries(API_VERSION)) response.headers.set(k, v);
+    options.observe?.(req, response.status);
     return response;
   };
 }
