@@ -1,0 +1,94 @@
+/**
+ * The satellite's local registry, behind one interface for the sync engine: the built-in registry
+ * (a {@linkcode LocalRegistry} over `<dataDir>/registry`, served over HTTP at once, before
+ * registration and while offline) or an external one at a URL (the appliance's Zot; any
+ * distribution-spec registry), written through the registry client.
+ *
+ * @example
+ * ```ts
+ * import { openLocalRegistry } from "./local_registry.ts";
+ * import { SatelliteConfig } from "../schemas/satellite_config.ts";
+ * const local = await openLocalRegistry(SatelliteConfig.parse({ dataDir: await Deno.makeTempDir(), localRegistry: { mode: "builtin", listen: "127.0.0.1:0" } }));
+ * console.log(local.url);
+ * await local.close();
+ * ```
+ * @module
+ */
+import type { SatelliteConfig } from "../schemas/satellite_config.ts";
+import { RegistryClient } from "../oci/client.ts";
+import { collectGarbage } from "../oci/registry/gc.ts";
+import { type LocalRegistry, openLocalRegistry as openStore } from "../oci/registry/local.ts";
+import { startRegistryServer } from "../oci/registry/server.ts";
+import type { DeletableImageTarget } from "../oci/types.ts";
+
+/** The local registry in use. */
+export interface LocalRegistryHandle {
+  mode: "builtin" | "external";
+  /** Where the container runtime pulls from. */
+  url: string;
+  /** Where the sync engine writes. */
+  target: DeletableImageTarget;
+  /** The built-in registry's content (undefined in external mode). */
+  registry?: LocalRegistry;
+  /** Online GC of unreferenced blobs (built-in only; an external registry runs its own). */
+  collectGarbage?: () => Promise<{ freedBytes: number; deleted: string[] }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Splits `host:port` (IPv6 in brackets).
+ *
+ * @example
+ * ```ts
+ * splitListen("[::1]:8585"); // { hostname: "::1", port: 8585 }
+ * ```
+ */
+export function splitListen(listen: string): { hostname: string; port: number } {
+  const colon = listen.lastIndexOf(":");
+  const host = listen.slice(0, colon);
+  return { hostname: host.replace(/^\[|\]$/g, ""), port: Number(listen.slice(colon + 1)) };
+}
+
+/**
+ * Opens the configured local registry; the built-in one starts serving immediately.
+ *
+ * @example
+ * ```ts
+ * declare const config: SatelliteConfig;
+ * const local = await openLocalRegistry(config, { gcGraceMs: 0 });
+ * ```
+ */
+export async function openLocalRegistry(
+  config: SatelliteConfig,
+  options: { gcGraceMs?: number } = {},
+): Promise<LocalRegistryHandle> {
+  const local = config.localRegistry;
+  if (local.mode === "external") {
+    const client = new RegistryClient({ baseUrl: local.url, credentials: local.auth });
+    return { mode: "external", url: local.url, target: client, close: () => Promise.resolve() };
+  }
+  const registry = await openStore(`${config.dataDir}/registry`);
+  const { hostname, port } = splitListen(local.listen);
+  const tls = local.tls
+    ? { cert: await Deno.readTextFile(local.tls.certFile), key: await Deno.readTextFile(local.tls.keyFile) }
+    : undefined;
+  const server = await startRegistryServer({
+    registry,
+    mode: local.writable ? "writable" : "edge",
+    auth: local.auth,
+    hostname,
+    port,
+    tls,
+  });
+  // Pushes from the network (writable mode) need the grace period; read-only, only the engine writes,
+  // and it collects after its own writes are committed.
+  const graceMs = options.gcGraceMs ?? (local.writable ? 10 * 60_000 : 0);
+  return {
+    mode: "builtin",
+    url: server.url,
+    target: registry,
+    registry,
+    collectGarbage: () => collectGarbage(registry, { graceMs }),
+    close: () => server.close(),
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * Status reporting to Ground Control through the KV outbox: reports and events are queued first (so
+ * nothing is lost while Ground Control or the uplink is down) and delivered in order with
+ * `POST <gc>/api/device/status` and the device secret. Each delivery sends one report: the newest
+ * queued snapshot, carrying every event queued with it. Ground Control's answer may rotate the
+ * registry credentials.
+ *
+ * @example
+ * ```ts
+ * import { StatusReporter } from "./reporter.ts";
+ * declare const options: import("./reporter.ts").StatusReporterOptions;
+ * const reporter = new StatusReporter(options);
+ * await reporter.queueReport(options.snapshot());
+ * await reporter.flush();
+ * ```
+ * @module
+ */
+import {
+  type StatusEvent,
+  type StatusReport,
+  type StatusReportInput,
+  StatusResponse,
+} from "../schemas/status.ts";
+import { parseJsonOrThrow } from "../schemas/validate.ts";
+import type { Outbox, OutboxBatch } from "./outbox.ts";
+import type { OutboxEntry } from "../schemas/status.ts";
+import type { SatelliteEvent } from "./events.ts";
+
+/** Event kinds too chatty for Ground Control. */
+const LOCAL_ONLY = new Set(["sync.progress", "poll.done"]);
+
+/** Options for {@linkcode StatusReporter}. */
+export interface StatusReporterOptions {
+  outbox: Outbox;
+  groundControlUrl: string;
+  /** The device secret once registered (undefined before: nothing is sent). */
+  deviceSecret: () => string | undefined;
+  /** A fresh status report (used when a delivery carries only events). */
+  snapshot: () => StatusReportInput;
+  /** Called with Ground Control's answer (credential rotation, desired digests). */
+  onResponse?: (response: StatusResponse) => Promise<void>;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+/**
+ * Queues and delivers status.
+ *
+ * @example
+ * ```ts
+ * declare const reporter: StatusReporter;
+ * await reporter.flush();
+ * ```
+ */
+export class StatusReporter {
+  readonly #options: StatusReporterOptions;
+  #flushing: Promise<number> | undefined;
+  /** Reports delivered since start. */
+  delivered = 0;
+  /** The last delivery failure, if the last attempt failed. */
+  lastError: string | null = null;
+
+  constructor(options: StatusReporterOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Queues an event if Ground Control should see it.
+   *
+   * @example
+   * ```ts
+   * declare const event: SatelliteEvent;
+   * await reporter.queueEvent(event);
+   * ```
+   */
+  async queueEvent(event: SatelliteEvent): Promise<void> {
+    if (event.level === "debug" || LOCAL_ONLY.has(event.kind)) return;
+    const entry: StatusEvent = {
+      at: event.at,
+      kind: event.kind.slice(0, 64),
+      message: event.message.slice(0, 4096),
+      ...(event.data ? { data: event.data } : {}),
+    };
+    await this.#options.outbox.enqueue({ type: "event", event: entry });
+  }
+
+  /**
+   * Queues a status report.
+   *
+   * @example
+   * ```ts
+   * await reporter.queueReport({ satellite: "shop-1", reportedAt: new Date().toISOString(), versions: { satellite: "0.1.0", deno: Deno.version.deno } });
+   * ```
+   */
+  async queueReport(report: StatusReportInput): Promise<void> {
+    await this.#options.outbox.enqueue({ type: "status", report });
+  }
+
+  /**
+   * Delivers what is queued (one attempt per batch; a failure leaves the queue for the next flush).
+   * Concurrent calls share one delivery. Returns the entries delivered.
+   *
+   * @example
+   * ```ts
+   * const n = await reporter.flush(AbortSignal.timeout(30_000));
+   * ```
+   */
+  flush(signal?: AbortSignal): Promise<number> {
+    if (!this.#options.deviceSecret()) return Promise.resolve(0);
+    this.#flushing ??= this.#options.outbox.deliver((batch) => this.#send(batch, signal), {
+      maxAttempts: 1,
+      signal,
+    }).then((n) => {
+      this.lastError = null;
+      return n;
+    }, (e) => {
+      this.lastError = (e as Error).message;
+      return 0;
+    }).finally(() => this.#flushing = undefined);
+    return this.#flushing;
+  }
+
+  async #send(batch: OutboxBatch<OutboxEntry>, signal?: AbortSignal): Promise<void> {
+    const events: StatusEvent[] = [];
+    let report: StatusReport | StatusReportInput | undefined;
+    for (const { value } of batch.items) {
+      if (value.type === "event") events.push(value.event);
+      else {
+        report = value.report;
+        events.push(...value.report.events);
+      }
+    }
+    const body = { ...(report ?? this.#options.snapshot()), events, dropped: batch.dropped };
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs ?? 30_000);
+    const res = await (this.#options.fetch ?? fetch)(
+      new URL("/api/device/status", this.#options.groundControlUrl),
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${this.#options.deviceSecret()}`,
+        },
+        body: JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      },
+    );
+    const text = await res.text();
+    if (!res.ok) {
+      throw new Error(`Ground Control answered ${res.status} to the status report: ${text.slice(0, 300)}`);
+    }
+    this.delivered++;
+    const response = parseJsonOrThrow(StatusResponse, text, "status response from Ground Control");
+    await this.#options.onResponse?.(response);
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * The Satellite: one object that owns the local database, the local registry, registration, the
+ * state poller, the reconcile engine and status reporting. The local registry serves from the first
+ * moment (before registration, and while offline); registration runs in the background; then polls
+ * follow the over-the-air schedule. Everything else (CLI, systemd, tests) drives this API.
+ *
+ * @example
+ * ```ts
+ * import { Satellite } from "./satellite.ts";
+ * declare const config: import("../schemas/satellite_config.ts").SatelliteConfig;
+ * const satellite = await Satellite.open({ config });
+ * satellite.events.on((e) => console.log(e.kind, e.message));
+ * satellite.start();
+ * await satellite.registered;
+ * await satellite.pollOnce();
+ * console.log(satellite.status());
+ * await satellite.stop();
+ * ```
+ * @module
+ */
+import type { SatelliteConfig } from "../schemas/satellite_config.ts";
+import { OtaConfig } from "../schemas/satellite_state.ts";
+import type { StatusResponse } from "../schemas/status.ts";
+import { RegistryClient } from "../oci/client.ts";
+import type { BackoffPolicy } from "../oci/retry.ts";
+import { AppliedStore } from "./applied.ts";
+import { BandwidthLimiter } from "./bandwidth/limiter.ts";
+import { SatelliteDb } from "./db.ts";
+import { desiredSet } from "./desired.ts";
+import { EventLog } from "./events.ts";
+import { type LocalRegistryHandle, openLocalRegistry } from "./local_registry.ts";
+import { Outbox } from "./outbox.ts";
+import { type PollOutcome, StatePoller } from "./poller.ts";
+import { Reconciler, type ReconcileResult } from "./reconcile.ts";
+import { StatusReporter } from "./reporter.ts";
+import { PollLoop } from "./schedule.ts";
+import { buildReport, diskFree, type SatelliteStatus, snapshotStatus } from "./status.ts";
+import { DEFAULT_CMDLINE_PATH } from "./token.ts";
+import { ensureRegistered, type Identity, saveIdentity } from "./ztr.ts";
+
+/** Options for {@linkcode Satellite.open}. */
+export interface SatelliteOptions {
+  config: SatelliteConfig;
+  /** Kernel command line (tests point it at a file). */
+  cmdlinePath?: string;
+  /** Base fetch for Ground Control and registry calls (tests wrap it). */
+  fetch?: typeof fetch;
+  events?: EventLog;
+  /** Registration backoff (default 1 s doubling to 5 min). */
+  ztrRetry?: BackoffPolicy;
+  /** How often to look for a new token while none is usable (default 10 s). */
+  tokenWaitMs?: number;
+  /** Grace period of online GC (default: 0 read-only, 10 min writable). */
+  gcGraceMs?: number;
+}
+
+/** What one {@linkcode Satellite.pollOnce} did. */
+export interface PollReport {
+  outcome: PollOutcome;
+  /** Present when a reconcile ran. */
+  reconcile?: ReconcileResult;
+  ms: number;
+}
+
+/**
+ * The satellite.
+ *
+ * @example
+ * ```ts
+ * declare const satellite: Satellite;
+ * satellite.status().counts;
+ * ```
+ */
+export class Satellite {
+  readonly config: SatelliteConfig;
+  readonly events: EventLog;
+  readonly db: SatelliteDb;
+  readonly local: LocalRegistryHandle;
+  readonly outbox: Outbox;
+  /** Resolves with the identity once registered (at once on a registered device). */
+  readonly registered: Promise<Identity>;
+  /** The over-the-air config in force. */
+  ota: OtaConfig = OtaConfig.parse({});
+  identity: Identity | undefined;
+  lastPoll: { at: string; ms: number; requests: number; changed: boolean; errors: string[] } | undefined;
+  lastError: string | null = null;
+  readonly #options: SatelliteOptions;
+  readonly #limiter: BandwidthLimiter;
+  readonly #stop = new AbortController();
+  readonly #resolveRegistered: (identity: Identity) => void;
+  #poller: StatePoller | undefined;
+  #reconciler: Reconciler | undefined;
+  #reporter: StatusReporter | undefined;
+  #loop: PollLoop | undefined;
+  #reportTimer: ReturnType<typeof setTimeout> | undefined;
+  #converged = false;
+  #init: Promise<Identity> | undefined;
+  #diskFree: number | null = null;
+  #pollChain: Promise<unknown> = Promise.resolve();
+  #background: Promise<unknown>[] = [];
+
+  private constructor(options: SatelliteOptions, db: SatelliteDb, local: LocalRegistryHandle) {
+    this.#options = options;
+    this.config = options.config;
+    this.events = options.events ?? new EventLog();
+    this.db = db;
+    this.local = local;
+    this.outbox = new Outbox(db.kv, { limit: options.config.outboxLimit });
+    this.#limiter = new BandwidthLimiter({ fetch: options.fetch });
+    const { promise, resolve } = Promise.withResolvers<Identity>();
+    this.registered = promise;
+    this.#resolveRegistered = resolve;
+    if (options.config.groundControlUrl) {
+      this.#reporter = new StatusReporter({
+        outbox: this.outbox,
+        groundControlUrl: options.config.groundControlUrl,
+        deviceSecret: () => this.identity?.deviceSecret,
+        snapshot: () => buildReport(this.status()),
+        onResponse: (response) => this.#onStatusResponse(response),
+        fetch: options.fetch,
+      });
+    }
+    this.events.on((event) => {
+      this.#reporter?.queueEvent(event).catch(() => {});
+    });
+  }
+
+  /**
+   * Opens the database and starts the local registry (serving at once).
+   *
+   * @example
+   * ```ts
+   * declare const config: SatelliteConfig;
+   * const satellite = await Satellite.open({ config });
+   * ```
+   */
+  static async open(options: SatelliteOptions): Promise<Satellite> {
+    const db = await SatelliteDb.open(options.config.dataDir);
+    try {
+      const local = await openLocalRegistry(options.config, { gcGraceMs: options.gcGraceMs });
+      return new Satellite(options, db, local);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Registers (in the background, retrying) and then starts polling on the OTA schedule.
+   *
+   * @example
+   * ```ts
+   * satellite.start();
+   * ```
+   */
+  start(): void {
+    this.#background.push(
+      this.#run().catch((e) => {
+        if (!this.#stop.signal.aborted) {
+          this.events.emit("error", "satellite.failed", `satellite stopped: ${(e as Error).message}`);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Registers if needed and prepares poller, reconciler and reporter (no polling loop).
+   *
+   * @example
+   * ```ts
+   * await satellite.init();
+   * await satellite.pollOnce();
+   * ```
+   */
+  init(): Promise<Identity> {
+    this.#init ??= this.#initOnce();
+    return this.#init;
+  }
+
+  async #initOnce(): Promise<Identity> {
+    const identity = await ensureRegistered({
+      db: this.db,
+      config: this.config,
+      cmdlinePath: this.#options.cmdlinePath ?? DEFAULT_CMDLINE_PATH,
+      events: this.events,
+      fetch: this.#options.fetch,
+      signal: this.#stop.signal,
+      retry: this.#options.ztrRetry,
+      tokenWaitMs: this.#options.tokenWaitMs,
+    });
+    this.identity = identity;
+    const clients = this.#clients(identity);
+    this.#poller = new StatePoller({
+      registry: clients.state,
+      stateReference: identity.state.reference,
+      satelliteName: identity.satellite.name,
+      publicKeyBase64: identity.stateSigningKey.publicKey,
+      store: new AppliedStore(this.db, this.config.dataDir),
+      events: this.events,
+    });
+    await this.#poller.init();
+    if (this.#poller.satellite) this.#applyOta(this.#poller.satellite.state.config);
+    this.#reconciler = await Reconciler.create({
+      db: this.db,
+      source: clients.data,
+      target: this.local.target,
+      events: this.events,
+      collectGarbage: this.local.collectGarbage,
+    });
+    this.#converged = this.#reconciler.isConverged(desiredSet(this.#poller.groups.values()));
+    this.#resolveRegistered(identity);
+    return identity;
+  }
+
+  /** Two clients of the central registry: state polls unthrottled, image data through the limiter. */
+  #clients(identity: Identity) {
+    const credentials = identity.registry.credentials
+      ? { username: identity.registry.credentials.username, password: identity.registry.credentials.password }
+      : undefined;
+    return {
+      state: new RegistryClient({ baseUrl: identity.registry.url, credentials, fetch: this.#options.fetch }),
+      data: new RegistryClient({ baseUrl: identity.registry.url, credentials, fetch: this.#limiter.fetch }),
+    };
+  }
+
+  async #run(): Promise<void> {
+    await this.init();
+    this.#loop = new PollLoop(() => this.pollOnce().then(() => {}), this.ota.poll);
+    this.#loop.start();
+    this.#scheduleReports();
+  }
+
+  #scheduleReports(): void {
+    clearTimeout(this.#reportTimer);
+    if (this.#stop.signal.aborted || !this.#reporter) return;
+    this.#reportTimer = setTimeout(() => {
+      this.#report().finally(() => this.#scheduleReports());
+    }, this.ota.reportIntervalSeconds * 1000);
+  }
+
+  async #report(): Promise<void> {
+    if (!this.#reporter) return;
+    this.#diskFree = await diskFree(this.config.dataDir);
+    await this.#reporter.queueReport(buildReport(this.status())).catch(() => {});
+    await this.#reporter.flush(this.#stop.signal);
+  }
+
+  #applyOta(next: OtaConfig): void {
+    const before = JSON.stringify(this.ota);
+    this.ota = next;
+    this.#limiter.setPolicy(next.bandwidth);
+    this.#loop?.setSchedule(next.poll);
+    if (before !== JSON.stringify(next)) {
+      this.events.emit("info", "config.applied", "over-the-air config applied", {
+        poll: next.poll,
+        concurrency: next.concurrency,
+        logLevel: next.logLevel,
+      });
+      this.#scheduleReports();
+    }
+  }
+
+  async #onStatusResponse(response: StatusResponse): Promise<void> {
+    const rotated = response.credentials;
+    if (!rotated || !this.identity) return;
+    const current = this.identity.registry.credentials;
+    if (current?.username === rotated.username && current.password === rotated.password) return;
+    this.identity = { ...this.identity, registry: { ...this.identity.registry, credentials: rotated } };
+    await saveIdentity(this.db, this.identity);
+    this.#reconciler?.setSource(this.#clients(this.identity).data);
+    this.events.emit(
+      "info",
+      "credentials.rotated",
+      `registry credentials rotated (expire ${rotated.expiresAt})`,
+    );
+  }
+
+  /**
+   * One poll, and a reconcile when a state changed or the last one did not converge. Calls are
+   * serialised.
+   *
+   * @example
+   * ```ts
+   * const report = await satellite.pollOnce();
+   * report.outcome.requests;
+   * ```
+   */
+  pollOnce(): Promise<PollReport> {
+    const run = this.#pollChain.then(() => this.#pollNow());
+    this.#pollChain = run.catch(() => {});
+    return run;
+  }
+
+  async #pollNow(): Promise<PollReport> {
+    await this.init();
+    const poller = this.#poller!, reconciler = this.#reconciler!;
+    const started = performance.now();
+    const signal = this.#stop.signal;
+    const outcome = await poller.poll(signal);
+    if (outcome.changed && outcome.satellite) this.#applyOta(outcome.satellite.state.config);
+    let reconcile: ReconcileResult | undefined;
+    if (outcome.changed || !this.#converged) {
+      const desired = desiredSet(outcome.groups.values());
+      for (const c of desired.conflicts) {
+        this.events.emit(
+          "warn",
+          "state.tag-conflict",
+          `${c.repository}:${c.tag} is claimed by ${c.kept} and ${c.dropped}; keeping ${c.kept}`,
+        );
+      }
+      reconcile = await reconciler.reconcile(desired, {
+        allowRemovals: outcome.complete,
+        concurrency: this.ota.concurrency,
+        platforms: this.ota.platforms,
+        signal,
+      });
+      this.#converged = reconcile.converged && outcome.complete;
+      this.lastError = reconcile.failed > 0 ? `${reconcile.failed} artifact(s) failed to sync` : null;
+    }
+    if (outcome.errors.length > 0) this.lastError = outcome.errors.join("; ");
+    const ms = performance.now() - started;
+    this.lastPoll = {
+      at: new Date().toISOString(),
+      ms,
+      requests: outcome.requests,
+      changed: outcome.changed,
+      errors: outcome.errors,
+    };
+    this.events.emit("debug", "poll.done", `poll: ${outcome.requests} request(s), ${ms.toFixed(1)} ms`, {
+      requests: outcome.requests,
+      changed: outcome.changed,
+    });
+    if (reconcile || outcome.refused.length > 0) {
+      this.#background.push(this.#report().catch(() => {}));
+    }
+    return { outcome, reconcile, ms };
+  }
+
+  /**
+   * A snapshot of what the satellite holds and how it is doing.
+   *
+   * @example
+   * ```ts
+   * satellite.status().converged;
+   * ```
+   */
+  status(): SatelliteStatus {
+    return snapshotStatus({
+      identity: this.identity,
+      local: { mode: this.local.mode, url: this.local.url },
+      satellite: this.#poller?.satellite ?? null,
+      groups: this.#poller?.groups ?? new Map(),
+      records: this.#reconciler?.records.all() ?? [],
+      bytesSynced: this.#reconciler?.bytesTotal ?? 0,
+      diskFree: this.#diskFree,
+      converged: this.#converged,
+      lastPoll: this.lastPoll,
+      lastError: this.lastError,
+    });
+  }
+
+  /** Flushes queued status to Ground Control now (tests, `sync --once`). */
+  flushStatus(): Promise<number> {
+    return this.#reporter?.flush(this.#stop.signal) ?? Promise.resolve(0);
+  }
+
+  /**
+   * Stops polling, transfers, the registry server and closes the database.
+   *
+   * @example
+   * ```ts
+   * await satellite.stop();
+   * ```
+   */
+  async stop(): Promise<void> {
+    this.#stop.abort(new Error("satellite stopping"));
+    clearTimeout(this.#reportTimer);
+    await this.#loop?.stop();
+    await Promise.allSettled([this.#pollChain, ...this.#background]);
+    await this.local.close();
+    this.db.close();
+  }
+}
