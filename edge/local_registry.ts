@@ -50,7 +50,8 @@ export function splitListen(listen: string): { hostname: string; port: number } 
 }
 
 /**
- * Opens the configured local registry; the built-in one starts serving immediately.
+ * Opens the configured local registry; the built-in one starts serving immediately (unless
+ * `serve: false`, for one-shot commands while the service is stopped).
  *
  * @example
  * ```ts
@@ -60,7 +61,7 @@ export function splitListen(listen: string): { hostname: string; port: number } 
  */
 export async function openLocalRegistry(
   config: SatelliteConfig,
-  options: { gcGraceMs?: number } = {},
+  options: { gcGraceMs?: number; serve?: boolean } = {},
 ): Promise<LocalRegistryHandle> {
   const local = config.localRegistry;
   if (local.mode === "external") {
@@ -68,6 +69,21 @@ export async function openLocalRegistry(
     return { mode: "external", url: local.url, target: client, close: () => Promise.resolve() };
   }
   const registry = await openStore(`${config.dataDir}/registry`);
+  // Pushes from the network (writable mode) need the grace period; read-only, only the engine writes,
+  // and it collects after its own writes are committed.
+  const graceMs = options.gcGraceMs ?? (local.writable ? 10 * 60_000 : 0);
+  const collect = () => collectGarbage(registry, { graceMs });
+  if (options.serve === false) {
+    const url = `http://${local.listen}`;
+    return {
+      mode: "builtin",
+      url,
+      target: registry,
+      registry,
+      collectGarbage: collect,
+      close: () => Promise.resolve(),
+    };
+  }
   const { hostname, port } = splitListen(local.listen);
   const tls = local.tls
     ? { cert: await Deno.readTextFile(local.tls.certFile), key: await Deno.readTextFile(local.tls.keyFile) }
@@ -80,15 +96,12 @@ export async function openLocalRegistry(
     port,
     tls,
   });
-  // Pushes from the network (writable mode) need the grace period; read-only, only the engine writes,
-  // and it collects after its own writes are committed.
-  const graceMs = options.gcGraceMs ?? (local.writable ? 10 * 60_000 : 0);
   return {
     mode: "builtin",
     url: server.url,
     target: registry,
     registry,
-    collectGarbage: () => collectGarbage(registry, { graceMs }),
+    collectGarbage: collect,
     close: () => server.close(),
   };
 }

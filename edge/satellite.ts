@@ -52,6 +52,8 @@ export interface SatelliteOptions {
   tokenWaitMs?: number;
   /** Grace period of online GC (default: 0 read-only, 10 min writable). */
   gcGraceMs?: number;
+  /** Serve the built-in registry over HTTP (default true; `sync --once` runs without). */
+  serve?: boolean;
 }
 
 /** What one {@linkcode Satellite.pollOnce} did. */
@@ -137,7 +139,10 @@ export class Satellite {
   static async open(options: SatelliteOptions): Promise<Satellite> {
     const db = await SatelliteDb.open(options.config.dataDir);
     try {
-      const local = await openLocalRegistry(options.config, { gcGraceMs: options.gcGraceMs });
+      const local = await openLocalRegistry(options.config, {
+        gcGraceMs: options.gcGraceMs,
+        serve: options.serve,
+      });
       return new Satellite(options, db, local);
     } catch (e) {
       db.close();
