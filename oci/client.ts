@@ -142,14 +142,16 @@ export class RegistryClient implements ImageSource, DeletableImageTarget {
       const actual = digester.digest();
       if (actual !== reference) throw new DigestMismatchError(reference, actual);
     }
+    // Integrity before parsing: by tag, the registry's own digest header is what we check against.
+    const served = res.headers.get("docker-content-digest");
+    if (!isDigest && served?.startsWith("sha256:")) {
+      const actual = sha256Digest(bytes);
+      if (served !== actual) throw new DigestMismatchError(served, actual);
+    }
     const parsed = parseManifest(bytes, {
       expectedDigest: isDigest ? reference : undefined,
       declaredType: res.headers.get("content-type") ?? undefined,
     });
-    const served = res.headers.get("docker-content-digest");
-    if (!isDigest && served?.startsWith("sha256:") && served !== parsed.digest) {
-      throw new DigestMismatchError(served, parsed.digest);
-    }
     return isDigest ? { ...parsed, digest: reference } : parsed;
   }
 
@@ -214,8 +216,9 @@ export class RegistryClient implements ImageSource, DeletableImageTarget {
   }
 
   /**
-   * Lists tags. With `n`, one page (after `last`); without, every page following `Link` headers.
-   * A repository that does not exist has no tags.
+   * Lists tags. With `n`, one page of at most `n` tags after `last` (cut client-side when the
+   * server ignores `n`); without, every page, following `Link` headers. A repository that does
+   * not exist has no tags.
    */
   async listTags(repository: string, options: { n?: number; last?: string } = {}): Promise<string[]> {
     checkRepository(repository);
@@ -227,7 +230,11 @@ export class RegistryClient implements ImageSource, DeletableImageTarget {
       schema: TagList,
       subject: `tag list of ${repository} from ${this.host}`,
     });
-    return pages === null ? [] : pages.flatMap((p) => p.tags);
+    const tags = pages === null ? [] : pages.flatMap((p) => p.tags);
+    if (options.n === undefined || tags.length <= options.n) return tags;
+    // The server ignored `n` (distribution 2.8 does for tags): apply the page window here.
+    const after = options.last;
+    return tags.sort().filter((tag) => after === undefined || tag > after).slice(0, options.n);
   }
 
   /** Lists repositories, following `Link` pagination (`pageSize` sets `n` per page). */
