@@ -20,6 +20,8 @@ export interface ProxyFaults {
   corrupt?: { match: string; at?: number; times?: number };
   /** Cut the connection after `afterBytes` body bytes of matching responses; `times` default 1. */
   cut?: { match: string; afterBytes: number; times?: number };
+  /** Slow every response body down to this rate (so a test can interrupt transfers midway). */
+  throttle?: { bytesPerSecond: number };
   /** Answer a request without the upstream (return undefined to forward it). */
   intercept?: (request: Request) => Response | undefined | Promise<Response | undefined>;
 }
@@ -158,6 +160,8 @@ function faultyBody(
         controller.error(new Error("proxy: connection cut on purpose"));
         return;
       }
+      const rate = faults.throttle?.bytesPerSecond ?? 0;
+      if (rate > 0) await new Promise((r) => setTimeout(r, (chunk.byteLength / rate) * 1000));
       position += chunk.byteLength;
       entry.bytes += chunk.byteLength;
       controller.enqueue(chunk);
