@@ -57,7 +57,7 @@ export interface FaultProxy extends AsyncDisposable {
  * await proxy.stop();
  * ```
  */
-export async function startProxy(upstream: string, faults: ProxyFaults = {}): Promise<FaultProxy> {
+export function startProxy(upstream: string, faults: ProxyFaults = {}): Promise<FaultProxy> {
   const port = freePort();
   const origin = `http://127.0.0.1:${port}`;
   const upstreamOrigin = new URL(upstream).origin;
@@ -118,7 +118,7 @@ export async function startProxy(upstream: string, faults: ProxyFaults = {}): Pr
     const body = faultyBody(upstreamResponse.body, entry, request.method === "GET" ? proxy.faults : {});
     return new Response(body, { status: upstreamResponse.status, headers: responseHeaders });
   });
-  return proxy;
+  return Promise.resolve(proxy);
 }
 
 /** Applies the matching faults to one body while counting the bytes that leave. */
