@@ -1,0 +1,54 @@
+/**
+ * Everything a Ground Control route needs, built once by `main.ts` and passed to each route
+ * module: config, store, registry, publisher, credentials, signing key, clock, rate limits, logger.
+ *
+ * @example
+ * ```ts
+ * import type { ControlContext } from "./context.ts";
+ * function now(ctx: ControlContext) {
+ *   return ctx.clock().toISOString();
+ * }
+ * ```
+ * @module
+ */
+import type { ControlConfig } from "../schemas/control.ts";
+import type { SigningKey } from "../state/keys.ts";
+import type { CredentialsProvider } from "./credentials.ts";
+import type { StatePublisher, StateRegistry } from "./publisher.ts";
+import type { TokenBuckets } from "./rate_limit.ts";
+import type { ControlStore } from "./store/types.ts";
+
+/** A structured log call. */
+export type LogFn = (
+  level: "debug" | "info" | "warn" | "error",
+  message: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+/** Counters Ground Control exposes on `/metrics`. */
+export interface ControlCounters {
+  /** Requests by route and status class. */
+  requests: Map<string, number>;
+  ztrSuccess: number;
+  ztrRejected: number;
+  statusReports: number;
+  rateLimited: number;
+}
+
+/** The shared context of all routes. */
+export interface ControlContext {
+  config: ControlConfig;
+  store: ControlStore;
+  registry: StateRegistry;
+  publisher: StatePublisher;
+  credentials: CredentialsProvider;
+  key: SigningKey;
+  clock: () => Date;
+  limits: { device: TokenBuckets; admin: TokenBuckets; registration: TokenBuckets };
+  log: LogFn;
+  counters: ControlCounters;
+  /** `host[:port]` of the central registry as satellites reach it. */
+  registryPublicHost: string;
+  /** Base URL of the central registry as satellites reach it. */
+  registryPublicUrl: string;
+}
