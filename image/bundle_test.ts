@@ -1,26 +1,7 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { BUNDLE_SHEBANG, bundleAll, bundleEntry, isStale, REPO_ROOT } from "./bundle.ts";
-
-/** A small program shaped like the real entries: local modules, an npm package (zod) and Deno KV. */
-async function writeTestProgram(dir: string): Promise<string> {
-  await Deno.mkdir(join(dir, "lib"), { recursive: true });
-  await Deno.writeTextFile(
-    join(dir, "lib", "greeting.ts"),
-    `import { z } from "zod";\nexport const Name = z.string().min(1);\nexport const greet = (n: string) => "hello " + Name.parse(n);\n`,
-  );
-  const entry = join(dir, "main.ts");
-  await Deno.writeTextFile(
-    entry,
-    `import { greet } from "./lib/greeting.ts";
-const kv = await Deno.openKv(Deno.args[1]);
-await kv.set(["greeting"], greet(Deno.args[0]));
-console.log(JSON.stringify((await kv.get(["greeting"])).value));
-kv.close();
-`,
-  );
-  return entry;
-}
+import { writeTestProgram } from "./test_support.ts";
 
 /** Runs a command in an empty directory with an empty DENO_DIR: nothing but the file and stock deno. */
 async function runIsolated(cmd: string, args: string[], cwd: string) {
