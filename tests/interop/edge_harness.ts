@@ -1,0 +1,142 @@
+/**
+ * The world the satellite end-to-end tests run in: a real docker-registry as the central registry,
+ * the fault proxy in front of it (satellites pull through it, so bytes are counted), and Ground
+ * Control started in-process with {@linkcode startGroundControl}. Helpers drive Ground Control's API
+ * as an operator would.
+ *
+ * @example
+ * ```ts
+ * import { startWorld } from "./edge_harness.ts";
+ * await using world = await startWorld();
+ * const token = await world.createSatellite("shop-1", ["eu"]);
+ * ```
+ * @module
+ */
+import { startGroundControl } from "../../control/main.ts";
+import { SatelliteConfig } from "../../schemas/satellite_config.ts";
+import { type Distribution, startDistribution } from "../support/distribution.ts";
+import { freePort } from "../support/ports.ts";
+import { type FaultProxy, startProxy } from "../support/proxy.ts";
+
+const ADMIN = "edge-e2e-admin-token-0123456789";
+
+/** The running world. */
+export interface World extends AsyncDisposable {
+  central: Distribution;
+  proxy: FaultProxy;
+  gc: Awaited<ReturnType<typeof startGroundControl>>;
+  /** Calls Ground Control's admin API; throws on a non-2xx answer. */
+  api(method: string, path: string, body?: unknown): Promise<unknown>;
+  /** PUTs a group and waits until its state is published. */
+  putGroup(
+    name: string,
+    artifacts: { repository: string; tags?: string[]; digest?: string }[],
+  ): Promise<void>;
+  /** POSTs a Harbor-adapter style group state (with `deleted` flags) and waits for publication. */
+  syncGroup(
+    name: string,
+    artifacts: { repository: string; tag: string[]; digest: string; deleted: boolean }[],
+  ): Promise<void>;
+  /** Creates a satellite with a fast poll schedule; returns its registration token. */
+  createSatellite(name: string, groups: string[], config?: Record<string, unknown>): Promise<string>;
+  /** A satellite config for a fresh data dir with a built-in registry on a free port. */
+  satelliteConfig(dataDir: string, token: string, extra?: Record<string, unknown>): SatelliteConfig;
+  close(): Promise<void>;
+}
+
+/**
+ * Polls `check` until it returns true (or throws after `timeoutMs`, naming `what`).
+ *
+ * @example
+ * ```ts
+ * await until("ready", async () => true);
+ * ```
+ */
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+}
+
+/**
+ * Starts central registry, proxy and Ground Control.
+ *
+ * @example
+ * ```ts
+ * const world = await startWorld();
+ * await world.close();
+ * ```
+ */
+export async function startWorld(): Promise<World> {
+  const central = await startDistribution();
+  const proxy = await startProxy(central.url);
+  const gc = await startGroundControl({
+    listen: "127.0.0.1:0",
+    dataPath: ":memory:",
+    registry: { url: central.url, publicUrl: proxy.url },
+    adminToken: ADMIN,
+    reportIntervalSeconds: 5,
+    rateLimits: { device: { ratePerSecond: 50, burst: 100 }, admin: { ratePerSecond: 500, burst: 1000 } },
+  }, { logLevel: "error", publishRetryBaseMs: 50 });
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${gc.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} -> ${res.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  const close = async () => {
+    await gc.close().catch(() => {});
+    await proxy.stop().catch(() => {});
+    await central.stop();
+  };
+  return {
+    central,
+    proxy,
+    gc,
+    api,
+    async putGroup(name, artifacts) {
+      await api("PUT", `/api/groups/${name}`, { artifacts });
+      await gc.publisher.idle();
+    },
+    async syncGroup(name, artifacts) {
+      await api("POST", "/api/groups/sync", {
+        group: name,
+        registry: central.host,
+        artifacts: artifacts.map((a) => ({ ...a, type: "IMAGE" })),
+      });
+      await gc.publisher.idle();
+    },
+    async createSatellite(name, groups, config = {}) {
+      const answer = await api("POST", "/api/satellites", {
+        name,
+        groups,
+        config: { poll: { intervalSeconds: 1, jitterSeconds: 0 }, reportIntervalSeconds: 5, ...config },
+      }) as { token: string };
+      await gc.publisher.idle();
+      return answer.token;
+    },
+    satelliteConfig(dataDir, token, extra = {}) {
+      return SatelliteConfig.parse({
+        groundControlUrl: gc.url,
+        token,
+        tokenFiles: [],
+        dataDir,
+        localRegistry: { mode: "builtin", listen: `127.0.0.1:${freePort()}` },
+        ...extra,
+      });
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Satellite end to end with Ground Control and a real docker-registry: registration with a token,
+ * convergence through group changes (add, tag move, remove, `deleted: true`), an image shared by two
+ * groups, pulls with skopeo from the built-in registry, status reports reaching Ground Control.
+ */
+import assert from "node:assert/strict";
+import { Satellite } from "../../edge/satellite.ts";
+import { buildImage, pushImages, skopeoCopy } from "../support/images.ts";
+import { startWorld, until } from "./edge_harness.ts";
+
+async function pullWithSkopeo(registryUrl: string, ref: string): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "skopeo-pull-" });
+  try {
+    await skopeoCopy(`docker://${new URL(registryUrl).host}/${ref}`, `oci:${dir}:pulled`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("satellite registers with its token, converges through group changes, keeps shared images", async () => {
+  await using world = await startWorld();
+  const dataDir = await Deno.makeTempDir({ prefix: "satellite-" });
+  const web1 = await buildImage({ seed: "e2e-web1", layers: [{ randomBytes: 64 * 1024 }] });
+  const web2 = await buildImage({ seed: "e2e-web2", layers: [{ randomBytes: 64 * 1024 }] });
+  const api = await buildImage({ seed: "e2e-api", layers: [{ randomBytes: 32 * 1024 }] });
+  const shared = await buildImage({ seed: "e2e-shared", layers: [{ randomBytes: 16 * 1024 }] });
+  await pushImages(world.central.host, [
+    { repository: "app/web", tag: "stable", image: web1 },
+    { repository: "app/api", tag: "1", image: api },
+    { repository: "base/shared", tag: "1", image: shared },
+  ]);
+  await world.putGroup("eu", [{ repository: "app/web", tags: ["stable"] }, {
+    repository: "base/shared",
+    tags: ["1"],
+  }]);
+  await world.putGroup("us", [{ repository: "base/shared", tags: ["1"] }]);
+  const token = await world.createSatellite("shop-1", ["eu", "us"]);
+  const satellite = await Satellite.open({
+    config: world.satelliteConfig(dataDir, token),
+    cmdlinePath: "/nonexistent",
+  });
+  try {
+    const local = satellite.local.registry!;
+    satellite.start();
+    const identity = await satellite.registered;
+    assert.equal(identity.satellite.name, "shop-1");
+    await until(
+      "first sync",
+      () => local.resolve("app/web", "stable") === web1.digest && !!local.resolve("base/shared", "1"),
+    );
+    await pullWithSkopeo(satellite.local.url, "app/web:stable");
+    await pullWithSkopeo(satellite.local.url, `base/shared@${shared.digest}`);
+
+    // Add an image.
+    await world.putGroup("eu", [
+      { repository: "app/web", tags: ["stable"] },
+      { repository: "base/shared", tags: ["1"] },
+      { repository: "app/api", tags: ["1"] },
+    ]);
+    await until("api added", () => local.resolve("app/api", "1") === api.digest);
+
+    // Move a tag to a new digest.
+    await pushImages(world.central.host, [{ repository: "app/web", tag: "stable", image: web2 }]);
+    await world.putGroup("eu", [
+      { repository: "app/web", tags: ["stable"] },
+      { repository: "base/shared", tags: ["1"] },
+      { repository: "app/api", tags: ["1"] },
+    ]);
+    await until("tag moved", () => local.resolve("app/web", "stable") === web2.digest);
+    await until("old digest removed", async () => !(await local.hasManifest("app/web", web1.digest)));
+    await pullWithSkopeo(satellite.local.url, "app/web:stable");
+
+    // Remove an image, and drop the shared one from "eu" (group "us" still wants it).
+    await world.putGroup("eu", [{ repository: "app/web", tags: ["stable"] }]);
+    await until("api removed", async () => !(await local.hasManifest("app/api", api.digest)));
+    assert.equal(
+      local.resolve("base/shared", "1"),
+      shared.digest,
+      "shared image survives its removal from one group",
+    );
+    assert.equal(
+      await local.store.has([...api.blobs.keys()].find((d) => !web2.blobs.has(d))!),
+      false,
+      "blobs collected",
+    );
+
+    // Mark an image deleted through the Harbor adapter route.
+    await world.syncGroup("eu", [{
+      repository: "app/web",
+      tag: ["stable"],
+      digest: web2.digest,
+      deleted: true,
+    }]);
+    await until("deleted image removed", async () => !(await local.hasManifest("app/web", web2.digest)));
+    assert.equal(local.resolve("base/shared", "1"), shared.digest);
+
+    // Status reached Ground Control.
+    await satellite.flushStatus();
+    const view = await world.api("GET", "/api/satellites/shop-1") as {
+      status?: { counts?: { synced?: number } };
+    };
+    assert.equal(view.status?.counts?.synced, 1);
+  } finally {
+    await satellite.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
