@@ -126,9 +126,6 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     // Zot (an unprivileged service) must read it; it holds only a bcrypt hash.
     ...(zot?.htpasswd ? [{ name: LAYOUT.zotHtpasswd, mode: 0o644, content: zot.htpasswd }] : []),
     ...units.map((u) => ({ name: `${LAYOUT.unitDir}/${u}`, mode: 0o644, path: join(SYSTEMD_DIR, u) })),
-    ...(config.mirror.apply
-      ? [{ name: LAYOUT.mirrorDropIn, mode: 0o644, path: join(SYSTEMD_DIR, "satellite-runtime-mirror.conf") }]
-      : []),
   ];
   const links = units.map((u) => ({ name: `${LAYOUT.wantsDir}/${u}`, target: `../${u}` }));
   const directories = parentDirectories([

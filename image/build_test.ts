@@ -135,7 +135,7 @@ Deno.test("a wrong-arch zot is refused and leaves no image behind", async () => 
   });
 });
 
-Deno.test("without zot: builtin registry, no zot unit or config; with mirror.apply: the privileged drop-in", async () => {
+Deno.test("without zot: builtin registry, no zot unit, config or enablement link", async () => {
   await withDir(async (dir) => {
     const satelliteJs = await bundledTestProgram(dir);
     const plain = await buildImage({ arch: "amd64", outDir: join(dir, "plain"), satelliteJs });
@@ -148,26 +148,18 @@ Deno.test("without zot: builtin registry, no zot unit or config; with mirror.app
     );
     equal(config.localRegistry.mode, "builtin");
     for (
-      const absent of [LAYOUT.zot, LAYOUT.zotConfig, `${LAYOUT.unitDir}/zot.service`, LAYOUT.mirrorDropIn]
+      const absent of [
+        LAYOUT.zot,
+        LAYOUT.zotConfig,
+        `${LAYOUT.unitDir}/zot.service`,
+        `${LAYOUT.wantsDir}/zot.service`,
+      ]
     ) {
       equal(await exists(join(root, absent)), false, absent);
     }
     await provideStandardUnits(root);
     const verified = await verifyUnits(root, ["/etc/systemd/system/satellite.service"]);
     ok(verified.ok, verified.output);
-
-    const mirrored = await buildImage({
-      arch: "amd64",
-      outDir: join(dir, "mirrored"),
-      satelliteJs,
-      config: { localRegistry: { mode: "builtin" }, mirror: { apply: true, runtimes: ["containerd"] } },
-    });
-    const mroot = join(dir, "mirrored-root");
-    await unpackImage(mirrored.path, mroot);
-    match(await Deno.readTextFile(join(mroot, LAYOUT.mirrorDropIn)), /ExecStartPre=\+.*mirror-config/);
-    await provideStandardUnits(mroot);
-    const withDropIn = await verifyUnits(mroot, ["/etc/systemd/system/satellite.service"]);
-    ok(withDropIn.ok, withDropIn.output);
   });
 });
 

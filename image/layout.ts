@@ -25,7 +25,6 @@ export const LAYOUT = {
   zotHtpasswd: "etc/zot/htpasswd",
   unitDir: "etc/systemd/system",
   wantsDir: "etc/systemd/system/multi-user.target.wants",
-  mirrorDropIn: "etc/systemd/system/satellite.service.d/runtime-mirror.conf",
   bootDir: "boot/firmware/satellite",
   token: "boot/firmware/satellite/token",
 } as const;
