@@ -18,6 +18,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { parseDigest } from "../digest.ts";
 import { DigestMismatchError, OciError } from "../errors.ts";
+import { readReusing } from "../store.ts";
 import type { LocalRegistry } from "./local.ts";
 
 interface Session {
@@ -94,7 +95,7 @@ export class UploadSessions {
     if (!body) return;
     using file = await Deno.open(session.path, { write: true, append: true });
     try {
-      for await (const chunk of body) {
+      for await (const chunk of readReusing(body)) {
         session.hash?.update(chunk);
         let written = 0;
         while (written < chunk.byteLength) written += await file.write(chunk.subarray(written));
