@@ -132,7 +132,7 @@ export async function startGroundControl(
       limits: {
         device: new TokenBuckets(config.rateLimits.device),
         admin: new TokenBuckets(config.rateLimits.admin),
-        registration: new TokenBuckets(config.rateLimits.device),
+        registration: new TokenBuckets(config.rateLimits.registration),
       },
       log,
       counters: { requests: new Map(), ztrSuccess: 0, ztrRejected: 0, statusReports: 0, rateLimited: 0 },

@@ -71,10 +71,16 @@ export const ControlConfig = z.object({
   tokenTtlSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
   /** Largest request body accepted. */
   maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Token buckets per credential: device secret, admin token, registration token. */
   rateLimits: z.object({
     device: RateLimit.default({ ratePerSecond: 1, burst: 10 }),
     admin: RateLimit.default({ ratePerSecond: 200, burst: 1000 }),
-  }).default({ device: { ratePerSecond: 1, burst: 10 }, admin: { ratePerSecond: 200, burst: 1000 } }),
+    registration: RateLimit.default({ ratePerSecond: 1, burst: 10 }),
+  }).default({
+    device: { ratePerSecond: 1, burst: 10 },
+    admin: { ratePerSecond: 200, burst: 1000 },
+    registration: { ratePerSecond: 1, burst: 10 },
+  }),
   /**
    * Satellite states are published in the background, coalesced per satellite, with this many
    * concurrent pushes (so registering 10,000 devices does not wait on 10,000 pushes one by one).
