@@ -5,6 +5,8 @@ import { parseJsonOrThrow } from "../schemas/validate.ts";
 import { provideStandardUnits, verifyUnits } from "../systemd/verify.ts";
 import { type Arch, ARCHES } from "./arch.ts";
 import { buildImage } from "./build.ts";
+import { BUNDLE_SHEBANG } from "./bundle.ts";
+import { sha256Digest } from "../oci/digest.ts";
 import { readElfMachine } from "./elf.ts";
 import { LAYOUT } from "./layout.ts";
 import { unpackImage } from "./tarball.ts";
@@ -30,28 +32,42 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-async function runPackagedProgram(root: string, dir: string): Promise<void> {
-  const version = await new Deno.Command(join(root, LAYOUT.deno), { args: ["--version"], stdout: "piped" })
-    .output();
+/** The real satellite, bundled from edge/main.ts, run by the tree's own deno with the tree's config. */
+async function runPackagedSatellite(root: string, dir: string): Promise<void> {
+  const deno = join(root, LAYOUT.deno);
+  const version = await new Deno.Command(deno, { args: ["--version"], stdout: "piped" }).output();
   match(new TextDecoder().decode(version.stdout), /^deno 2\.9\.5 /);
-  const run = await new Deno.Command(join(root, LAYOUT.deno), {
-    args: ["run", "--unstable-kv", "-A", join(root, LAYOUT.satelliteJs), "device", join(dir, "state.kv")],
-    cwd: root,
+  const run = await new Deno.Command(deno, {
+    args: [
+      "run",
+      "--unstable-kv",
+      "-A",
+      join(root, LAYOUT.satelliteJs),
+      "--config",
+      join(root, LAYOUT.satelliteConfig),
+      "--data-dir",
+      join(dir, "data"),
+      "status",
+      "--json",
+    ],
+    cwd: dir,
     env: { DENO_DIR: join(dir, "deno-dir"), NO_COLOR: "1" },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   }).output();
   equal(run.code, 0, new TextDecoder().decode(run.stderr));
-  equal(new TextDecoder().decode(run.stdout).trim(), '"hello device"');
+  const status = JSON.parse(new TextDecoder().decode(run.stdout));
+  equal(status.registered, false);
+  deepStrictEqual(status.localRegistry, { mode: "external", url: "http://127.0.0.1:5000" });
 }
 
 for (const arch of ["amd64", "arm64"] as Arch[]) {
   Deno.test(`${arch} image: contents, ELF machines, configs that agree, units that verify`, async () => {
     await withDir(async (dir) => {
-      const satelliteJs = await bundledTestProgram(dir);
       const zot = await zotStandIn(arch, dir);
-      const built = await buildImage({ arch, zot, outDir: join(dir, "out"), satelliteJs });
+      // No satelliteJs: the build bundles edge/main.ts into dist/satellite.js first when stale.
+      const built = await buildImage({ arch, zot, outDir: join(dir, "out") });
       equal(built.path, join(dir, "out", `satellite-${arch}.tar.gz`));
 
       const root = join(dir, "root");
@@ -64,7 +80,8 @@ for (const arch of ["amd64", "arm64"] as Arch[]) {
         equal(await mode(join(root, bin)), 0o755, bin);
       }
       deepStrictEqual(await Deno.readFile(join(root, LAYOUT.zot)), await Deno.readFile(zot));
-      deepStrictEqual(await Deno.readFile(join(root, LAYOUT.satelliteJs)), await Deno.readFile(satelliteJs));
+      const packaged = await Deno.readFile(join(root, LAYOUT.satelliteJs));
+      ok(new TextDecoder().decode(packaged.subarray(0, 200)).startsWith(BUNDLE_SHEBANG));
       equal(await mode(join(root, LAYOUT.tokenHandoff)), 0o755);
 
       // Units and their enablement links.
@@ -96,9 +113,10 @@ for (const arch of ["amd64", "arm64"] as Arch[]) {
       equal(await mode(join(root, LAYOUT.bootDir)), 0o700);
       const info = JSON.parse(await Deno.readTextFile(join(root, LAYOUT.buildInfo)));
       equal(info.arch, arch);
+      equal(info.satelliteJs, sha256Digest(packaged));
 
-      // On the x86-64 host: the packaged program runs with the stock deno from the tree.
-      if (arch === "amd64") await runPackagedProgram(root, dir);
+      // On the x86-64 host: the packaged satellite runs with the stock deno from the tree.
+      if (arch === "amd64") await runPackagedSatellite(root, dir);
 
       // systemd-analyze verify against the unpacked tree (with the distribution's units present).
       await provideStandardUnits(root);

@@ -35,6 +35,15 @@ export const BUNDLE_TARGETS: readonly BundleTarget[] = [
 /** First line of every bundle: the runtime flags it needs. */
 export const BUNDLE_SHEBANG = "#!/usr/bin/env -S deno run --unstable-kv --allow-all --no-prompt";
 
+/**
+ * Put after the shebang: inlined CommonJS npm code (e.g. `yaml`) calls `require("node:process")`,
+ * which the bundler's shim can only serve when a `require` is in scope. Module-scoped, not global.
+ */
+export const BUNDLE_PRELUDE = [
+  `import { createRequire as __bundleCreateRequire } from "node:module";`,
+  `var require = __bundleCreateRequire(import.meta.url);`,
+].join("\n");
+
 /** Options for {@linkcode bundleEntry}. */
 export interface BundleOptions {
   /** Absolute path of the entry module. */
@@ -84,7 +93,7 @@ export async function bundleEntry(options: BundleOptions): Promise<void> {
     const body = code.startsWith("#!") ? code.slice(code.indexOf("\n") + 1) : code;
     const leftover = /\b(?:from|import)\s*\(?\s*["'](?:npm|jsr):/.exec(body);
     if (leftover) throw new Error(`bundle of ${options.entry} still imports a package: ${leftover[0]}`);
-    await Deno.writeTextFile(tmp, `${BUNDLE_SHEBANG}\n${body}`);
+    await Deno.writeTextFile(tmp, `${BUNDLE_SHEBANG}\n${BUNDLE_PRELUDE}\n${body}`);
     await Deno.chmod(tmp, 0o755);
     await Deno.rename(tmp, options.output);
   } finally {

@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { BUNDLE_SHEBANG, bundleAll, bundleEntry, isStale, REPO_ROOT } from "./bundle.ts";
+import { freePort, waitForHttp } from "../tests/support/ports.ts";
+import { BUNDLE_SHEBANG, BUNDLE_TARGETS, bundleAll, bundleEntry, isStale, REPO_ROOT } from "./bundle.ts";
 import { writeTestProgram } from "./test_support.ts";
 
 /** Runs a command in an empty directory with an empty DENO_DIR: nothing but the file and stock deno. */
@@ -111,4 +112,69 @@ Deno.test("bundleAll builds present entries, skips missing ones and rebuilds onl
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+const hasEntries = await Promise.all(
+  BUNDLE_TARGETS.map((t) => Deno.stat(join(REPO_ROOT, t.entry)).then(() => true, () => false)),
+);
+
+Deno.test({
+  name: "the real satellite and Ground Control bundles run with stock deno from an empty dir",
+  ignore: hasEntries.includes(false),
+  fn: async () => {
+    const outcomes = await bundleAll();
+    deepStrictEqual(outcomes.map((o) => o.status === "missing-entry"), [false, false]);
+    const [satellite, groundControl] = outcomes.map((o) => o.output);
+    const dir = await Deno.makeTempDir({ prefix: "bundle-real-" });
+    try {
+      const status = await runIsolated(Deno.execPath(), [
+        "run",
+        "--unstable-kv",
+        "-A",
+        satellite,
+        "--config",
+        join(dir, "absent.json"),
+        "--data-dir",
+        join(dir, "sat"),
+        "status",
+        "--json",
+      ], dir);
+      equal(status.code, 0, status.stderr);
+      equal(JSON.parse(status.stdout).registered, false);
+
+      const port = freePort();
+      const denoDir = await Deno.makeTempDir({ prefix: "empty-deno-dir-" });
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--unstable-kv",
+          "-A",
+          groundControl,
+          "--listen",
+          `127.0.0.1:${port}`,
+          "--data",
+          join(dir, "gc.kv"),
+          "--registry-url",
+          "http://127.0.0.1:9",
+        ],
+        cwd: dir,
+        env: { DENO_DIR: denoDir, NO_COLOR: "1" },
+        clearEnv: true,
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      try {
+        await waitForHttp(`http://127.0.0.1:${port}/openapi.json`, 15_000);
+        const res = await fetch(`http://127.0.0.1:${port}/openapi.json`);
+        equal(res.status, 200);
+        ok(typeof (await res.json()).openapi === "string");
+      } finally {
+        child.kill("SIGTERM");
+        await child.status;
+        await Deno.remove(denoDir, { recursive: true });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
