@@ -18,10 +18,9 @@
  * @module
  */
 import type { Descriptor } from "../../schemas/oci.ts";
-import { RepositoryName, TAG_PATTERN } from "../../schemas/oci.ts";
 import { parseDigest } from "../digest.ts";
 import { InvalidInputError, OciError } from "../errors.ts";
-import { parseManifest } from "../manifest.ts";
+import { type ParsedManifest, parseManifest } from "../manifest.ts";
 import { BlobStore } from "../store.ts";
 import type {
   BlobReader,
@@ -32,6 +31,7 @@ import type {
   ResumableImageTarget,
 } from "../types.ts";
 import { ManifestCache } from "./manifest_cache.ts";
+import { checkName, checkTag, describeManifest, type ManifestInfo } from "./manifest_info.ts";
 import { KeyedMutex } from "./mutex.ts";
 import {
   loadRepositoryIndexes,
@@ -40,25 +40,13 @@ import {
   saveRepositoryIndex,
 } from "./repo_index.ts";
 
-/** What the registry remembers of a manifest beyond its bytes. */
-export interface ManifestInfo {
-  digest: string;
-  mediaType: string;
-  size: number;
-  /** `artifactType`, or the config media type of an image manifest (for the referrers API). */
-  artifactType?: string;
-  annotations?: Record<string, string>;
-  /** Digest of the OCI 1.1 `subject`. */
-  subject?: string;
-  /** Digests of child manifests, config and layers. */
-  children: string[];
-}
-
 /** Options for {@linkcode openLocalRegistry}. */
 export interface LocalRegistryOptions {
   /** Bytes of manifests kept in memory for hot tags (default 8 MiB). */
   manifestCacheBytes?: number;
 }
+
+export type { ManifestInfo };
 
 const GC_GUARD = "gc";
 
@@ -121,17 +109,8 @@ export class LocalRegistry implements ImageSource, ResumableImageTarget, Deletab
     }
   }
 
-  #remember(parsed: ReturnType<typeof parseManifest>): ManifestInfo {
-    const doc = parsed.document;
-    const info: ManifestInfo = {
-      digest: parsed.digest,
-      mediaType: parsed.mediaType,
-      size: parsed.bytes.byteLength,
-      artifactType: doc.artifactType ?? ("config" in doc ? doc.config.mediaType : undefined),
-      annotations: doc.annotations,
-      subject: parsed.subject?.digest,
-      children: parsed.children.map((c) => c.digest),
-    };
+  #remember(parsed: ParsedManifest): ManifestInfo {
+    const info = describeManifest(parsed);
     this.#info.set(info.digest, info);
     return info;
   }
@@ -448,21 +427,4 @@ export class LocalRegistry implements ImageSource, ResumableImageTarget, Deletab
   repositoryPath(repository: string): string {
     return repositoryDir(this.store.root, checkName(repository));
   }
-}
-
-function checkName(name: string): string {
-  const result = RepositoryName.safeParse(name);
-  if (!result.success) throw new InvalidInputError("repository", result.error.issues[0].message);
-  return name;
-}
-
-function checkTag(tag: string): string {
-  if (!TAG_PATTERN.test(tag)) {
-    throw new InvalidInputError(
-      "tag",
-      `"${tag}" is not a valid tag: up to 128 of [A-Za-z0-9_.-]`,
-      "MANIFEST_INVALID",
-    );
-  }
-  return tag;
 }
