@@ -27,6 +27,9 @@ import { defaultApplianceConfig, LAYOUT } from "./layout.ts";
 import { TarGzWriter } from "./tarball.ts";
 import { zotConfigFromSatellite } from "./zot_config.ts";
 
+/** Unpacking an image (e.g. for a first-boot test from the unpacked tree). */
+export { unpackImage } from "./tarball.ts";
+
 /** The repository's systemd directory. */
 export const SYSTEMD_DIR = join(REPO_ROOT, "systemd");
 

@@ -92,10 +92,12 @@ export async function denoRuntime(arch: Arch, options: { cacheDir?: string } = {
     await assertElfArch(binary, arch, "cached deno runtime");
     return binary;
   }
-  await Deno.mkdir(dir, { recursive: true });
+  // A private pack dir: two builds filling an empty cache at once must not share the tarball.
+  const packDir = join(dir, `.pack-${crypto.randomUUID()}`);
+  await Deno.mkdir(packDir, { recursive: true });
   const spec = `${info.denoNpmPackage}@${DENO_RUNTIME_VERSION}`;
-  const tgz = await npmPack(spec, dir);
   try {
+    const tgz = await npmPack(spec, packDir);
     const integrity = await sha512Integrity(tgz);
     if (integrity !== DENO_RUNTIME_INTEGRITY[arch]) {
       throw new Error(
@@ -122,7 +124,7 @@ export async function denoRuntime(arch: Arch, options: { cacheDir?: string } = {
       await Deno.remove(partial).catch(() => {});
     }
   } finally {
-    await Deno.remove(tgz).catch(() => {});
+    await Deno.remove(packDir, { recursive: true }).catch(() => {});
   }
   return binary;
 }
