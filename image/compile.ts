@@ -125,7 +125,7 @@ export async function compileProgram(options: CompileOptions): Promise<void> {
     const stderr = new TextDecoder().decode(out.stderr);
     if (!denort && /base binary|dl\.deno\.land|denort|error sending request/i.test(stderr)) {
       const reason = stderr.split("\n").find((l) => /error sending request|dns error|Connect/i.test(l))
-        ?.trim();
+        ?.trim().replace(/^\d+:\s*/, "");
       throw new DenortMissingError(
         options.arch,
         `DENORT_BIN is not set for it and deno compile could not download it (${reason ?? "offline?"})`,
@@ -159,15 +159,18 @@ if (import.meta.main) {
   }
   await Deno.mkdir(outDir, { recursive: true });
   let failed = false;
+  const noRuntime = new Set<Arch>();
   for (const bundle of bundles) {
     const name = bundle.slice(bundle.lastIndexOf("/") + 1).replace(/\.js$/, "");
     for (const arch of arches) {
+      if (noRuntime.has(arch)) continue; // said once per architecture is enough
       const output = join(outDir, `${name}-${arch}`);
       try {
         await compileProgram({ bundle, output, arch });
         console.log(`compiled ${output} (${ARCHES[arch].denoTarget})`);
       } catch (e) {
         failed = true;
+        if (e instanceof DenortMissingError) noRuntime.add(arch);
         console.error(`error: ${(e as Error).message}`);
       }
     }
