@@ -211,6 +211,10 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   const cold = await coldSync(world);
+  if (only === "cold") {
+    console.log(`satellite ${cold.satelliteMs.toFixed(0)} ms, skopeo ${cold.skopeoMs.toFixed(0)} ms`);
+    Deno.exit(0);
+  }
   console.log(
     `cold sync (6 images, ${(cold.bytes / MiB).toFixed(0)} MiB distinct): satellite ${
       cold.satelliteMs.toFixed(0)
