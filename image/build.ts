@@ -14,8 +14,8 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { parseCliFlags } from "./cli_args.ts";
 import { SatelliteConfig } from "../schemas/satellite_config.ts";
 import { parseJsonOrThrow, parseOrThrow } from "../schemas/validate.ts";
 import { sha256Digest } from "../oci/digest.ts";
@@ -169,9 +169,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
+  const values = parseCliFlags(
+    Deno.args,
+    {
       arch: { type: "string" },
       zot: { type: "string" },
       out: { type: "string" },
@@ -179,7 +179,8 @@ if (import.meta.main) {
       "satellite-js": { type: "string" },
       cache: { type: "string" },
     },
-  });
+    "usage: deno task image -- --arch amd64|arm64 [--zot PATH] --out DIR [--config FILE] [--satellite-js FILE] [--cache DIR]",
+  );
   try {
     if (!values.arch || !values.out) {
       throw new Error("usage: deno task image -- --arch amd64|arm64 [--zot PATH] --out DIR [--config FILE]");

@@ -16,8 +16,8 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { parseCliFlags } from "./cli_args.ts";
 import { type Arch, ARCHES, archOfMachine, parseArch } from "./arch.ts";
 import { bundleAll, REPO_ROOT } from "./bundle.ts";
 import { assertElfArch, readElfMachine } from "./elf.ts";
@@ -139,15 +139,12 @@ export async function compileProgram(options: CompileOptions): Promise<void> {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      arch: { type: "string", default: "amd64,arm64" },
-      out: { type: "string" },
-      // Compile these files instead of the project's bundles.
-      bundle: { type: "string", multiple: true },
-    },
-  });
+  const values = parseCliFlags(Deno.args, {
+    arch: { type: "string", default: "amd64,arm64" },
+    out: { type: "string" },
+    // Compile these files instead of the project's bundles.
+    bundle: { type: "string", multiple: true },
+  }, "usage: deno task compile -- [--arch amd64,arm64] [--out DIR] [--bundle FILE ...]");
   const outDir = values.out ?? join(REPO_ROOT, "dist");
   const arches = values.arch.split(",").filter(Boolean).map(parseArch);
   const bundles = values.bundle?.length

@@ -17,8 +17,8 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
+import { parseCliFlags } from "./cli_args.ts";
 import { z } from "zod";
 import { RegistrationToken } from "../schemas/registration.ts";
 import { SatelliteConfig } from "../schemas/satellite_config.ts";
@@ -127,16 +127,17 @@ export async function provisionImage(input: ProvisionInput): Promise<Provisioned
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
+  const values = parseCliFlags(
+    Deno.args,
+    {
       image: { type: "string" },
       token: { type: "string" },
       "token-file": { type: "string" },
       "ground-control": { type: "string" },
       out: { type: "string" },
     },
-  });
+    "usage: deno task provision -- --image TAR (--token T | --token-file FILE) --ground-control URL [--out TAR]",
+  );
   try {
     // A token file keeps the token out of shell history and process listings.
     const token = values["token-file"]
