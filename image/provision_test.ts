@@ -162,6 +162,8 @@ Deno.test("deno task provision: CLI prints no token and exits 1 with the field o
     return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
   };
   const ok1 = await run([
+    "--", // as `deno task provision -- ...` passes it
+
     "--image",
     image,
     "--token",
