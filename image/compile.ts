@@ -37,7 +37,14 @@ export function denortUrl(arch: Arch, version = Deno.version.deno): string {
   return `https://dl.deno.land/release/v${version}/denort-${ARCHES[arch].denoTarget}.zip`;
 }
 
-/** Thrown when no denort runtime is available for a target. */
+/**
+ * Thrown when no denort runtime is available for a target; the message says what to download.
+ *
+ * @example
+ * ```ts
+ * console.log(new DenortMissingError("arm64", "offline").message);
+ * ```
+ */
 export class DenortMissingError extends Error {
   constructor(arch: Arch, detail: string) {
     const target = ARCHES[arch].denoTarget;
