@@ -61,3 +61,26 @@ Deno.test("token hand-off: nothing to hand is fine; a missing state dir and no a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "token hand-off: the token belongs to the owner of the state dir behind a DynamicUser symlink",
+  ignore: Deno.uid() !== 0, // chown needs root
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "handoff-" });
+    try {
+      // systemd's layout for DynamicUser=yes: /var/lib/satellite -> private/satellite, owned by the dynamic uid.
+      await Deno.mkdir(`${dir}/private/satellite`, { recursive: true });
+      await Deno.chown(`${dir}/private/satellite`, 61234, 61234);
+      await Deno.symlink("private/satellite", `${dir}/satellite`);
+      await Deno.writeTextFile(`${dir}/boot-token`, "tok\n", { mode: 0o600 });
+      const r = await handoff([`${dir}/satellite`, `${dir}/boot-token`]);
+      equal(r.code, 0, r.output);
+      const info = await Deno.stat(`${dir}/private/satellite/token`);
+      equal(info.uid, 61234);
+      equal(info.gid, 61234);
+      equal(info.mode! & 0o777, 0o600);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
