@@ -91,7 +91,7 @@ export function createApp(ctx: ControlContext): ControlApp {
   app.route("/", fleetRoutes(ctx));
   app.route("/", deviceRoutes(ctx));
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/healthz", (c) => c.json({ status: "ok", pendingStatePushes: ctx.publisher.pending }));
   app.get("/metrics", async (c) => {
     c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
     return c.body(await renderMetrics(ctx));

@@ -16,6 +16,7 @@
  * | `--token-ttl` | `GROUND_CONTROL_TOKEN_TTL` | registration token lifetime, seconds |
  * | `--max-body-bytes` | `GROUND_CONTROL_MAX_BODY_BYTES` | largest request body |
  * | `--publish-concurrency` | `GROUND_CONTROL_PUBLISH_CONCURRENCY` | concurrent state pushes |
+ * | `--log-level` | `GROUND_CONTROL_LOG_LEVEL` | debug, info, warn or error |
  * | (none) | `GROUND_CONTROL_ADMIN_TOKEN` | initial admin token (never a flag: flags show in `ps`) |
  *
  * @example
@@ -54,6 +55,7 @@ const SETTINGS: Record<string, [string, Setter]> = {
   "token-ttl": ["GROUND_CONTROL_TOKEN_TTL", at(["tokenTtlSeconds"], num)],
   "max-body-bytes": ["GROUND_CONTROL_MAX_BODY_BYTES", at(["maxBodyBytes"], num)],
   "publish-concurrency": ["GROUND_CONTROL_PUBLISH_CONCURRENCY", at(["publishConcurrency"], num)],
+  "log-level": ["GROUND_CONTROL_LOG_LEVEL", at(["logLevel"])],
 };
 
 /**

@@ -16,6 +16,7 @@ import type { SigningKey } from "../state/keys.ts";
 import type { CredentialsProvider } from "./credentials.ts";
 import type { StatePublisher, StateRegistry } from "./publisher.ts";
 import type { TokenBuckets } from "./rate_limit.ts";
+import type { SeenWriter } from "./seen_writer.ts";
 import type { ControlStore } from "./store/types.ts";
 
 /** A structured log call. */
@@ -41,6 +42,8 @@ export interface ControlContext {
   store: ControlStore;
   registry: StateRegistry;
   publisher: StatePublisher;
+  /** Group-commit writer of status reports. */
+  seen: SeenWriter;
   credentials: CredentialsProvider;
   key: SigningKey;
   clock: () => Date;

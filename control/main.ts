@@ -28,6 +28,7 @@ import type { ControlContext, LogFn } from "./context.ts";
 import { type CredentialsProvider, StaticCredentialsProvider } from "./credentials.ts";
 import { StatePublisher, type StateRegistry } from "./publisher.ts";
 import { TokenBuckets } from "./rate_limit.ts";
+import { SeenWriter } from "./seen_writer.ts";
 import { KvStore } from "./store/kv.ts";
 import type { ControlStore } from "./store/types.ts";
 
@@ -37,8 +38,9 @@ export interface StartOptions {
   clock?: () => Date;
   /** Pull credentials for satellites; default: static from `pullCredentials`. */
   credentials?: CredentialsProvider;
-  /** Log sink; default: JSON lines on stderr at `logLevel` and above. */
+  /** Log sink; default: JSON lines on stderr at the configured `logLevel` and above. */
   log?: LogFn;
+  /** Overrides the configured `logLevel`. */
   logLevel?: "debug" | "info" | "warn" | "error";
   /** Registry used for resolution and publication; default: a RegistryClient on `registry.url`. */
   registry?: StateRegistry;
@@ -95,7 +97,7 @@ export async function startGroundControl(
 ): Promise<GroundControl> {
   const config = parseOrThrow(ControlConfig, input, "Ground Control configuration");
   const clock = options.clock ?? (() => new Date());
-  const log = options.log ?? jsonLog(options.logLevel ?? "info");
+  const log = options.log ?? jsonLog(options.logLevel ?? config.logLevel);
   const store = options.store ?? await KvStore.open(config.dataPath);
   try {
     const key = await importSigningKey(
@@ -126,6 +128,7 @@ export async function startGroundControl(
       store,
       registry,
       publisher,
+      seen: new SeenWriter(store),
       credentials: options.credentials ?? new StaticCredentialsProvider(config.pullCredentials),
       key,
       clock,
@@ -151,6 +154,7 @@ export async function startGroundControl(
       if (closed) return;
       closed = true;
       await server.shutdown();
+      await context.seen.idle();
       await publisher.close();
       await store.close();
     };

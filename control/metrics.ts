@@ -54,6 +54,10 @@ export function renderMetrics(ctx: ControlContext): Promise<string> {
       c.rateLimited,
     ],
   ]);
+  metric("ground_control_state_pushes_pending", "gauge", "State pushes running or queued.", [[
+    "",
+    ctx.publisher.pending,
+  ]]);
   metric("ground_control_state_publish_retries", "gauge", "State pushes waiting to be retried.", [[
     "",
     ctx.publisher.pendingRetries,

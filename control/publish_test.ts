@@ -93,6 +93,7 @@ Deno.test("satellite states reference group states by tag and carry the OTA conf
     }),
     201,
   );
+  await h.gc.publisher.idle(); // creation pushes the satellite state in the background
   const sat = await readState(h, "satellite", "shop-1");
   assert(sat.envelope.kind === "satellite", "kind");
   const state = sat.envelope.state;

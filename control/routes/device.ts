@@ -41,6 +41,17 @@ const status = createRoute({
   responses: { 200: jsonContent(StatusResponse, "desired state"), ...errors(400, 401, 403, 413, 429) },
 });
 
+/** How long a registration waits for the satellite's first state push before answering anyway. */
+const FIRST_PUSH_WAIT_MS = 5_000;
+
+/** Waits (bounded) for the first push of a satellite state, so the device's first poll finds it. */
+async function firstStatePushed(ctx: ControlContext, name: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const push = ctx.publisher.publish("satellite", name).catch(() => null);
+  await Promise.race([push, new Promise((r) => timer = setTimeout(r, FIRST_PUSH_WAIT_MS))]);
+  clearTimeout(timer);
+}
+
 /** The one answer for every token that does not redeem: no hint whether unknown, used or expired. */
 const BAD_TOKEN = "registration token is not valid (unknown, already used or expired)";
 
@@ -72,6 +83,7 @@ export function deviceRoutes(ctx: ControlContext): ControlApp {
       throw ApiProblem.unauthorized(BAD_TOKEN, "token");
     }
     ctx.counters.ztrSuccess++;
+    if (!sat.published.digest) await firstStatePushed(ctx, sat.name);
     const credentials = await ctx.credentials.issue(sat);
     ctx.log("info", "satellite registered", { satellite: sat.name, hostname: body.device?.hostname });
     return c.json({
@@ -107,7 +119,7 @@ export function deviceRoutes(ctx: ControlContext): ControlApp {
     }
     const now = ctx.clock();
     const groups = await ctx.store.getGroupSummaries(sat.groups);
-    await ctx.store.recordSeen(sat.name, {
+    await ctx.seen.record(sat.name, {
       lastSeenAt: now.toISOString(),
       status: {
         reportedAt: report.reportedAt,

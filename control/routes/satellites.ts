@@ -173,7 +173,9 @@ export function satelliteRoutes(ctx: ControlContext): ControlApp {
         message: "taken; re-issue its token with POST /api/satellites/{name}/token",
       }]);
     }
-    await publishQuietly(ctx, body.name);
+    // Not awaited: provisioning thousands of satellites must not wait on a push each. The state
+    // is normally out long before the device registers; `POST /ztr` waits for it if not.
+    publishQuietly(ctx, body.name);
     return c.json({ satellite: body.name, token, expiresAt }, 201);
   });
 

@@ -249,6 +249,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreFix
     await store.recordSeen("s2", { lastSeenAt: "2025-01-01T00:00:02Z", status });
     check((await store.getSeen("s1"))?.lastSeenAt === "2025-01-01T00:00:01Z", "get");
     check((await store.listSeen()).size === 2, "list");
+    const many = Array.from(
+      { length: 450 },
+      (_, i) => [`m${i}`, { lastSeenAt: "2025-01-01T00:00:03Z", status }] as const,
+    );
+    await store.recordSeenMany([...many, ["s1", { lastSeenAt: "2025-01-01T00:00:04Z", status }]]);
+    check((await store.listSeen()).size === 452, "recordSeenMany lost entries");
+    check(
+      (await store.getSeen("s1"))?.lastSeenAt === "2025-01-01T00:00:04Z",
+      "recordSeenMany did not overwrite",
+    );
   });
 
   test("pushes are recorded newest-wins and dirty names are listed", async ({ store }) => {

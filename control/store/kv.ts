@@ -38,6 +38,8 @@ interface GroupHead extends GroupSummary {
 const MAX_ATTEMPTS = 50;
 
 const SAT = "sat";
+/** Status records per commit in {@linkcode KvStore.recordSeenMany}. */
+const SEEN_PER_COMMIT = 100;
 
 /**
  * {@linkcode ControlStore} on Deno KV.
@@ -264,6 +266,15 @@ export class KvStore implements ControlStore {
 
   async recordSeen(name: string, seen: SeenRecord): Promise<void> {
     await this.#kv.set(["seen", name], seen);
+  }
+
+  async recordSeenMany(entries: readonly (readonly [string, SeenRecord])[]): Promise<void> {
+    // Well under KV's per-commit limits (1000 mutations, 800 KiB) for status summaries.
+    for (let i = 0; i < entries.length; i += SEEN_PER_COMMIT) {
+      const op = this.#kv.atomic();
+      for (const [name, seen] of entries.slice(i, i + SEEN_PER_COMMIT)) op.set(["seen", name], seen);
+      if (!(await op.commit()).ok) throw new Error("recording status reports failed");
+    }
   }
 
   async getSeen(name: string): Promise<SeenRecord | null> {

@@ -143,6 +143,8 @@ export interface ControlStore {
   revokeSatellite(name: string, now: Date): Promise<SatelliteRecord | null>;
 
   recordSeen(name: string, seen: SeenRecord): Promise<void>;
+  /** Records many status reports in as few commits as the backend allows (group commit). */
+  recordSeenMany(entries: readonly (readonly [string, SeenRecord])[]): Promise<void>;
   getSeen(name: string): Promise<SeenRecord | null>;
   listSeen(): Promise<Map<string, SeenRecord>>;
 
