@@ -50,7 +50,14 @@ export interface AppliedGroup extends AppliedGroupRecord {
 export interface AppliedStates {
   satellite: AppliedSatelliteRecord | null;
   groups: Map<string, AppliedGroup>;
+  /**
+   * The highest seq ever accepted per group name (signed format), also for groups the satellite
+   * has left since: a group removed and re-added later must not accept an older version of itself.
+   */
+  highestSeq: Map<string, number>;
 }
+
+const SeqRecord = z.number().int().nonnegative();
 
 /**
  * Reads and writes the states in force.
@@ -95,7 +102,15 @@ export class AppliedStore {
         await this.#db.delete(KEYS.appliedGroup(value.name));
       }
     }
-    return { satellite, groups };
+    const highestSeq = new Map<string, number>();
+    const seqs = await this.#db.list(KEYS.groupSeqHighs, SeqRecord);
+    for (const { key, value } of seqs.values) highestSeq.set(String(key[key.length - 1]), value);
+    for (const group of groups.values()) {
+      if (group.format === "edge" && group.seq > (highestSeq.get(group.name) ?? -1)) {
+        highestSeq.set(group.name, group.seq);
+      }
+    }
+    return { satellite, groups, highestSeq };
   }
 
   /**
@@ -129,13 +144,17 @@ export class AppliedStore {
     );
     const { state: _state, ...record } = group;
     await this.#db.set(KEYS.appliedGroup(group.name), record);
+    if (group.format === "edge") {
+      const high = await this.#db.get(KEYS.groupSeqHigh(group.name), SeqRecord) ?? -1;
+      if (group.seq > high) await this.#db.set(KEYS.groupSeqHigh(group.name), group.seq);
+    }
     if (previousDigest && previousDigest !== group.digest) {
       await Deno.remove(this.#file(previousDigest)).catch(() => {});
     }
   }
 
   /**
-   * Forgets a group the satellite no longer belongs to.
+   * Forgets a group the satellite no longer belongs to (its highest seq is kept).
    *
    * @example
    * ```ts

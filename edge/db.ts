@@ -25,6 +25,9 @@ export const KEYS = {
   appliedSatellite: ["applied", "satellite"] as const,
   appliedGroup: (name: string) => ["applied", "group", name] as const,
   appliedGroups: ["applied", "group"] as const,
+  /** Highest seq ever accepted per group name; kept when the group is left (rollback guard on re-join). */
+  groupSeqHigh: (name: string) => ["applied", "group-seq", name] as const,
+  groupSeqHighs: ["applied", "group-seq"] as const,
   artifact: (repository: string, digest: string) => ["artifact", repository, digest] as const,
   artifacts: ["artifact"] as const,
   lastPoll: ["poll", "last"] as const,

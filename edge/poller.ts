@@ -84,6 +84,8 @@ export class StatePoller {
   readonly #options: StatePollerOptions;
   #satellite: AppliedSatelliteRecord | null = null;
   #groups = new Map<string, AppliedGroup>();
+  /** Highest signed seq ever accepted per group name, including groups left since (rollback guard). */
+  #highestSeq = new Map<string, number>();
   /** Digests refused before, by repository: not fetched again. */
   #refused = new Map<string, string>();
 
@@ -103,6 +105,7 @@ export class StatePoller {
     const applied = await this.#options.store.load();
     this.#satellite = applied.satellite;
     this.#groups = applied.groups;
+    this.#highestSeq = applied.highestSeq;
   }
 
   /** The satellite state in force. */
@@ -241,7 +244,7 @@ export class StatePoller {
             publicKeyBase64: this.#options.publicKeyBase64,
             kind: "group",
             name: ref.name,
-            appliedSeq: previous?.format === "edge" ? previous.seq : undefined,
+            appliedSeq: this.#highestSeq.get(ref.name),
           });
           if (envelope.kind !== "group") return;
           group = {
@@ -254,6 +257,9 @@ export class StatePoller {
         }
         await this.#options.store.saveGroup(group, previous?.digest);
         this.#groups.set(ref.name, group);
+        if (group.format === "edge") {
+          this.#highestSeq.set(ref.name, Math.max(group.seq, this.#highestSeq.get(ref.name) ?? -1));
+        }
         outcome.changed = true;
         this.#options.events.emit(
           "info",

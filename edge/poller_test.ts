@@ -173,3 +173,52 @@ Deno.test("StatePoller: follows an upstream Harbor group state (artifacts.json i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("StatePoller: a group left and re-joined later refuses an older version of itself (also after a restart)", async () => {
+  await using reg = await startDistribution();
+  const dir = await Deno.makeTempDir();
+  await using db = await SatelliteDb.open(dir);
+  try {
+    const client = new RegistryClient({ baseUrl: reg.url });
+    const key = await generateSigningKey();
+    const repo = stateRepository(NS, "group", "eu");
+    await publishGroup(client, key, "eu", 1, "app/old");
+    await publishGroup(client, key, "eu", 2, "app/new");
+    await publishSatellite(client, key, 1, [{ name: "eu" }]);
+    const options = {
+      registry: client,
+      stateReference: `${reg.host}/${stateRepository(NS, "satellite", "shop-1")}:latest`,
+      satelliteName: "shop-1",
+      publicKeyBase64: key.publicKeyBase64,
+      store: new AppliedStore(db, dir),
+      events: new EventLog(),
+    };
+    const poller = new StatePoller(options);
+    await poller.init();
+    await poller.poll();
+    assert.equal(poller.groups.get("eu")?.seq, 2);
+
+    // Leave the group, then an attacker (or a stale mirror) puts v1 back on latest, then re-join.
+    await publishSatellite(client, key, 2, []);
+    assert.equal((await poller.poll()).groups.has("eu"), false);
+    await client.putManifest(repo, "latest", await client.getManifest(repo, "v1"));
+    await publishSatellite(client, key, 3, [{ name: "eu" }]);
+    const rejoined = await poller.poll();
+    assert.equal(rejoined.refused[0]?.reason, "rollback", "v1 refused after re-joining");
+    assert.equal(rejoined.groups.has("eu"), false);
+    assert.equal(rejoined.complete, false, "removals stay off while the group has no state");
+
+    // The guard survives a restart.
+    const restarted = new StatePoller(options);
+    await restarted.init();
+    assert.equal((await restarted.poll()).refused[0]?.reason, "rollback");
+
+    // A genuinely newer version is accepted.
+    await publishGroup(client, key, "eu", 3, "app/newer");
+    const accepted = await restarted.poll();
+    assert.equal(accepted.groups.get("eu")?.seq, 3);
+    assert.equal(accepted.groups.get("eu")?.state.artifacts[0].repository, "app/newer");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
