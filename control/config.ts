@@ -39,8 +39,8 @@ const at = (path: string[], convert: (v: string) => unknown = (v) => v): Setter 
   node[path.at(-1)!] = convert(value);
 };
 
-/** Flag name -> [environment variable, setter]. */
-const SETTINGS: Record<string, [string, Setter]> = {
+/** Flag name -> [environment variable, setter] (exported for the generated config reference). */
+export const SETTINGS: Record<string, [string, Setter]> = {
   "listen": ["GROUND_CONTROL_LISTEN", at(["listen"])],
   "public-url": ["GROUND_CONTROL_PUBLIC_URL", at(["publicUrl"])],
   "data": ["GROUND_CONTROL_DATA", at(["dataPath"])],
