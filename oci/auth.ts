@@ -139,7 +139,7 @@ export class Authenticator {
       throw new OciError("UNAUTHORIZED", `token realm "${realm}" must be an http(s) URL`, 401);
     }
     if (service) url.searchParams.set("service", service);
-    for (const scope of scopes) url.searchParams.append("scope", scope);
+    for (const scope of new Set(scopes)) url.searchParams.append("scope", scope);
     const headers = new Headers({ accept: "application/json" });
     const basic = this.#basic();
     if (basic) headers.set("authorization", basic);
