@@ -107,6 +107,7 @@ export async function copyImage(
   checkRepository(targetRepository, "targetRepository");
   const tags = options.tags ?? (kind === "tag" ? [options.reference] : []);
   tags.forEach((tag) => checkTag(tag));
+  options.signal?.throwIfAborted();
   const copier = new Copier(source, target, options, targetRepository);
   const root = await copier.fetchManifest(options.reference);
   await copier.copyManifest(root);
