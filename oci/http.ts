@@ -15,6 +15,7 @@
 import { ErrorBody } from "../schemas/oci.ts";
 import { Authenticator } from "./auth.ts";
 import { OciError, type OciErrorCode, TransportError } from "./errors.ts";
+import { IdleWatchdog, watchStream } from "./idle_watchdog.ts";
 import {
   type BackoffPolicy,
   DEFAULT_BACKOFF,
@@ -329,84 +330,4 @@ function statusCode(status: number, notFound: OciErrorCode): OciErrorCode {
     default:
       return "UNKNOWN";
   }
-}
-
-/**
- * Aborts its signal when no activity was seen for `ms`. Cheap to kick: one timestamp write; the
- * timer re-arms itself only when it fires early.
- */
-class IdleWatchdog {
-  readonly #controller = new AbortController();
-  readonly #ms: number;
-  readonly #what: string;
-  #last = Date.now();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  reason: TransportError | undefined;
-
-  constructor(ms: number, what: string) {
-    this.#ms = ms;
-    this.#what = what;
-    this.#arm(ms);
-  }
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-  kick(): void {
-    this.#last = Date.now();
-  }
-  dispose(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-  #arm(delay: number): void {
-    this.#timer = setTimeout(() => {
-      const idle = Date.now() - this.#last;
-      if (idle < this.#ms) return this.#arm(this.#ms - idle);
-      this.#timer = undefined;
-      this.reason = new TransportError(this.#what, new Error(`no data for ${this.#ms} ms (timeout)`));
-      this.#controller.abort(this.reason);
-    }, delay);
-  }
-}
-
-/**
- * Re-streams `source`, kicking the watchdog per chunk, disposing it at the end, and turning read
- * failures into the watchdog's timeout, the caller's abort reason, or a TransportError. The first
- * error of `source` itself is recorded in `failure` (for request bodies: a digest mismatch of the
- * data being uploaded must surface as itself, not as fetch's generic network error).
- */
-function watchStream(
-  source: ReadableStream<Uint8Array>,
-  watchdog: IdleWatchdog,
-  failure: { error?: unknown },
-  callerSignal?: AbortSignal,
-): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (e) {
-        watchdog.dispose();
-        failure.error ??= e;
-        const error = callerSignal?.aborted
-          ? callerSignal.reason
-          : watchdog.reason ?? (e instanceof OciError ? e : new TransportError("reading body", e));
-        controller.error(error);
-        return;
-      }
-      if (result.done) {
-        watchdog.dispose();
-        controller.close();
-        return;
-      }
-      watchdog.kick();
-      controller.enqueue(result.value);
-    },
-    cancel(reason) {
-      watchdog.dispose();
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
 }
