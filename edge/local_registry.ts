@@ -18,7 +18,7 @@ import type { SatelliteConfig } from "../schemas/satellite_config.ts";
 import { RegistryClient } from "../oci/client.ts";
 import { collectGarbage } from "../oci/registry/gc.ts";
 import { type LocalRegistry, openLocalRegistry as openStore } from "../oci/registry/local.ts";
-import { startRegistryServer } from "../oci/registry/server.ts";
+import { createRegistryHandler } from "../oci/registry/server.ts";
 import type { DeletableImageTarget } from "../oci/types.ts";
 
 /** The local registry in use. */
@@ -61,7 +61,12 @@ export function splitListen(listen: string): { hostname: string; port: number } 
  */
 export async function openLocalRegistry(
   config: SatelliteConfig,
-  options: { gcGraceMs?: number; serve?: boolean } = {},
+  options: {
+    gcGraceMs?: number;
+    serve?: boolean;
+    /** Answers first (e.g. `/metrics`); null passes the request on to the registry API. */
+    front?: (req: Request) => Promise<Response | null>;
+  } = {},
 ): Promise<LocalRegistryHandle> {
   const local = config.localRegistry;
   if (local.mode === "external") {
@@ -88,14 +93,16 @@ export async function openLocalRegistry(
   const tls = local.tls
     ? { cert: await Deno.readTextFile(local.tls.certFile), key: await Deno.readTextFile(local.tls.keyFile) }
     : undefined;
-  const server = await startRegistryServer({
+  const api = createRegistryHandler({
     registry,
     mode: local.writable ? "writable" : "edge",
     auth: local.auth,
-    hostname,
-    port,
-    tls,
   });
+  const front = options.front;
+  const server = await serve(
+    { hostname, port, tls },
+    front ? async (req) => await front(req) ?? await api(req) : api,
+  );
   return {
     mode: "builtin",
     url: server.url,
@@ -104,4 +111,33 @@ export async function openLocalRegistry(
     collectGarbage: collect,
     close: () => server.close(),
   };
+}
+
+/**
+ * `Deno.serve` on `hostname:port` (0 = free port), resolving once listening.
+ *
+ * @example
+ * ```ts
+ * const server = await serve({ hostname: "127.0.0.1", port: 0 }, () => new Response("ok"));
+ * await server.close();
+ * ```
+ */
+export function serve(
+  where: { hostname: string; port: number; tls?: { cert: string; key: string } },
+  handler: (req: Request) => Response | Promise<Response>,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: where.hostname,
+    port: where.port,
+    onListen: (addr) => resolve(addr as Deno.NetAddr),
+    ...(where.tls ?? {}),
+  }, handler);
+  return promise.then((addr) => {
+    const host = where.hostname.includes(":") ? `[${where.hostname}]` : where.hostname;
+    return {
+      url: `${where.tls ? "https" : "http"}://${host}:${addr.port}`,
+      close: () => server.shutdown().catch(() => {}),
+    };
+  });
 }

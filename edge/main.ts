@@ -10,7 +10,19 @@
  * global flags: --config FILE (default /etc/satellite/config.json) --data-dir DIR --token TOKEN
  *   --ground-control URL --listen HOST:PORT --registry-url URL (external local registry)
  *   --log-level debug|info|warn|error --cmdline FILE (default /proc/cmdline)
+ *
+ * exit codes:
+ *   0  ok (sync: every desired artifact is synced)
+ *   1  sync failed for some artifacts (the others are synced and served)
+ *   2  usage or config error
+ *   3  not registered: no usable registration token, or Ground Control refused it
+ *   4  Ground Control or the central registry unreachable (nothing could be checked)
  * ```
+ *
+ * `run` logs one JSON object per line on stderr (`telemetry/log.ts`; secrets are redacted) and
+ * serves Prometheus metrics at `/metrics` on the local registry's listener (and on `metricsListen`).
+ * `sync --once` draws per-image progress bars (bytes, rate, ETA) on a terminal and prints one plain
+ * line per image otherwise; the final status goes to stdout (`--json` for scripts).
  *
  * @example
  * ```ts
@@ -21,37 +33,31 @@
  */
 import { parseArgs } from "node:util";
 import type { SatelliteConfig } from "../schemas/satellite_config.ts";
-import { LogLevel } from "../schemas/satellite_state.ts";
 import { ValidationError } from "../schemas/validate.ts";
 import { AppliedStore } from "./applied.ts";
 import { type ConfigOverrides, DEFAULT_CONFIG_PATH, loadConfig } from "./config.ts";
 import { SatelliteDb } from "./db.ts";
-import type { SatelliteEvent } from "./events.ts";
 import { mirrorConfigCommand } from "./mirror/cli.ts";
 import { ArtifactRecords } from "./records.ts";
+import { createLogger } from "../telemetry/log.ts";
+import { loopbackUrl, startDaemon, upstreamFor } from "./daemon.ts";
+import { SyncProgress } from "./progress.ts";
 import { Satellite } from "./satellite.ts";
+import { formatStatus } from "./status_table.ts";
 import { type SatelliteStatus, snapshotStatus } from "./status.ts";
+import { logEvents } from "./telemetry.ts";
 import { DEFAULT_CMDLINE_PATH } from "./token.ts";
-import { loadIdentity } from "./ztr.ts";
+import { loadIdentity, NotRegisteredError } from "./ztr.ts";
 
-const USAGE = `usage: satellite [--config FILE] [--data-dir DIR] [--token TOKEN] [--ground-control URL]
+/** Exit codes of the CLI (see the module doc). */
+export const EXIT = { ok: 0, syncFailed: 1, usage: 2, notRegistered: 3, unreachable: 4 } as const;
+
+/** Usage text, with the exit codes. */
+export const USAGE = `usage: satellite [--config FILE] [--data-dir DIR] [--token TOKEN] [--ground-control URL]
                  [--listen HOST:PORT] [--registry-url URL] [--log-level LEVEL] [--cmdline FILE]
-                 <run | status [--json] | sync --once | mirror-config --runtime RUNTIME [--apply]>`;
-
-const LEVELS = LogLevel.options;
-
-/**
- * Writes an event as one JSON line on stderr when its level is at or above `level`.
- *
- * @example
- * ```ts
- * logEvent({ at: new Date().toISOString(), level: "info", kind: "boot", message: "up" }, "info");
- * ```
- */
-export function logEvent(event: SatelliteEvent, level: LogLevel): void {
-  if (LEVELS.indexOf(event.level) < LEVELS.indexOf(level)) return;
-  console.error(JSON.stringify({ ...event, data: event.data }));
-}
+                 <run | status [--json] | sync --once [--json] | mirror-config --runtime RUNTIME [--apply]>
+exit codes: 0 ok, 1 sync failed for some artifacts, 2 usage or config error,
+            3 not registered (no usable token, or it was refused), 4 Ground Control or registry unreachable`;
 
 /** Global flags and the rest of the arguments. */
 function parseGlobal(args: string[]) {
@@ -125,79 +131,54 @@ export async function readStoredStatus(config: SatelliteConfig): Promise<Satelli
   });
 }
 
-/**
- * Human-readable status.
- *
- * @example
- * ```ts
- * declare const status: SatelliteStatus;
- * console.log(formatStatus(status));
- * ```
- */
-export function formatStatus(status: SatelliteStatus): string {
-  const lines = [
-    `satellite:       ${status.satellite ?? "(not registered)"}`,
-    `local registry:  ${status.localRegistry.mode} ${status.localRegistry.url}`,
-    `central:         ${status.centralRegistry ?? "-"}`,
-    `state:           ${status.applied.satellite ? `seq ${status.applied.satellite.seq}` : "none yet"}`,
-    `groups:          ${
-      Object.entries(status.applied.groups).map(([n, g]) => `${n} (seq ${g.seq})`).join(", ") || "-"
-    }`,
-    `artifacts:       ${status.counts.synced} synced, ${status.counts.pending} pending, ${status.counts.failed} failed`,
-  ];
-  for (const a of status.artifacts) {
-    lines.push(
-      `  ${a.status.padEnd(8)} ${a.repository}@${a.digest.slice(0, 19)} ${a.tags.join(",")}${
-        a.error ? `  ${a.error}` : ""
-      }`,
-    );
-  }
-  return lines.join("\n");
-}
-
 /** Runs until SIGTERM/SIGINT. */
 async function run(config: SatelliteConfig, cmdlinePath: string): Promise<number> {
-  const satellite = await Satellite.open({ config, cmdlinePath });
-  satellite.events.on((e) => logEvent(e, satellite.identity ? satellite.ota.logLevel : config.logLevel));
-  satellite.events.emit(
-    "info",
-    "satellite.started",
-    `local registry (${satellite.local.mode}) at ${satellite.local.url}`,
-  );
+  const daemon = await startDaemon(config, { cmdlinePath });
   const stopped = Promise.withResolvers<void>();
   const onSignal = () => stopped.resolve();
   for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, onSignal);
-  satellite.start();
-  if (config.mirror.apply && config.mirror.runtimes.length > 0) {
-    satellite.registered.then((identity) =>
-      mirrorConfigCommand(["--apply"], {
-        localUrl: satellite.local.url,
-        upstreamHost: new URL(identity.registry.url).host,
-        root: config.mirror.root,
-        runtimes: config.mirror.runtimes,
-      })
-    ).catch(() => {});
-  }
   await stopped.promise;
   for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(signal, onSignal);
-  await satellite.stop();
-  return 0;
+  await daemon.stop();
+  return EXIT.ok;
 }
 
-/** One poll and reconcile with the service stopped. */
+/** One registration attempt (if needed), one poll and reconcile, with the service stopped. */
 async function syncOnce(config: SatelliteConfig, cmdlinePath: string, json: boolean): Promise<number> {
-  const satellite = await Satellite.open({ config, cmdlinePath, serve: false });
-  satellite.events.on((e) => logEvent(e, config.logLevel));
+  const satellite = await Satellite.open({ config, cmdlinePath, serve: false, ztrAttempts: 1 });
+  const logger = createLogger({ level: config.logLevel, fields: { component: "satellite" } });
+  logEvents(satellite.events, logger);
+  const encoder = new TextEncoder();
+  const progress = new SyncProgress(satellite.events, {
+    tty: !json && Deno.stdout.isTerminal(),
+    write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    columns: Deno.stdout.isTerminal() ? Deno.consoleSize().columns : undefined,
+  });
   try {
-    const report = await satellite.pollOnce();
-    await satellite.flushStatus();
+    let report;
+    try {
+      report = await satellite.pollOnce();
+    } catch (e) {
+      if (e instanceof NotRegisteredError) {
+        logger.error(`not registered: ${e.message}`);
+        return EXIT.notRegistered;
+      }
+      logger.error(`cannot reach Ground Control: ${(e as Error).message}`);
+      return EXIT.unreachable;
+    } finally {
+      progress.finish();
+    }
+    if (await satellite.flushStatus() === 0 && await satellite.outbox.size() > 0) {
+      logger.warn("status report queued: Ground Control did not take it now; `run` delivers it later");
+    }
     const status = satellite.status();
     console.log(
       json
         ? JSON.stringify({ ...status, poll: { requests: report.outcome.requests, ms: report.ms } })
         : formatStatus(status),
     );
-    return status.counts.failed > 0 || report.outcome.errors.length > 0 ? 1 : 0;
+    if (status.counts.failed > 0) return EXIT.syncFailed;
+    return report.outcome.errors.length > 0 ? EXIT.unreachable : EXIT.ok;
   } finally {
     await satellite.stop();
   }
@@ -216,14 +197,14 @@ export async function main(args: string[]): Promise<number> {
   const parsed = parseGlobal(mirrorAt >= 0 ? args.slice(0, mirrorAt + 1) : args);
   if (parsed.help || !parsed.command) {
     console.log(USAGE);
-    return parsed.help ? 0 : 2;
+    return parsed.help ? EXIT.ok : EXIT.usage;
   }
   let config: SatelliteConfig;
   try {
     config = await loadConfig({ path: parsed.configPath, env: Deno.env.toObject(), flags: parsed.flags });
   } catch (e) {
     console.error(e instanceof ValidationError ? e.message : `cannot read config: ${(e as Error).message}`);
-    return 2;
+    return EXIT.usage;
   }
   switch (parsed.command) {
     case "run":
@@ -231,12 +212,12 @@ export async function main(args: string[]): Promise<number> {
     case "status": {
       const status = await readStoredStatus(config);
       console.log(parsed.json ? JSON.stringify(status, null, 2) : formatStatus(status));
-      return 0;
+      return EXIT.ok;
     }
     case "sync":
       if (!parsed.once) {
         console.error("sync needs --once (the service syncs continuously with `run`)");
-        return 2;
+        return EXIT.usage;
       }
       return await syncOnce(config, parsed.cmdlinePath, parsed.json);
     case "mirror-config": {
@@ -244,15 +225,15 @@ export async function main(args: string[]): Promise<number> {
       return await mirrorConfigCommand(args.slice(mirrorAt + 1), {
         localUrl: config.localRegistry.mode === "external"
           ? config.localRegistry.url
-          : `http://${config.localRegistry.listen.replace(/^0\.0\.0\.0:/, "127.0.0.1:")}`,
-        upstreamHost: identity?.centralRegistry ? new URL(identity.centralRegistry).host : undefined,
+          : loopbackUrl(`http://${config.localRegistry.listen}`),
+        upstreamHost: identity?.centralRegistry ? upstreamFor(identity.centralRegistry) : undefined,
         root: config.mirror.root,
         runtimes: config.mirror.runtimes.length > 0 ? config.mirror.runtimes : undefined,
       });
     }
     default:
       console.error(`unknown command ${parsed.command}\n${USAGE}`);
-      return 2;
+      return EXIT.usage;
   }
 }
 

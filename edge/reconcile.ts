@@ -204,15 +204,13 @@ export class Reconciler {
         flights: this.#flights,
         signal: settings.signal,
         onProgress: (event) => {
-          if (event.type !== "bytes") return;
+          if (event.type !== "bytes" && event.type !== "blob") return;
+          // Debug level: the CLI's progress bars read these; logs show them only at debug.
           this.#options.events.emit(
             "debug",
             "sync.progress",
-            `${event.digest}: ${event.bytes}/${event.size}`,
-            {
-              repository: artifact.repository,
-              ...event,
-            },
+            `${event.digest}: ${event.type === "bytes" ? `${event.bytes}/${event.size}` : event.state}`,
+            { repository: artifact.repository, artifact: artifact.digest, ...event },
           );
         },
       });

@@ -24,17 +24,19 @@ import type { StatusResponse } from "../schemas/status.ts";
 import { RegistryClient } from "../oci/client.ts";
 import type { BackoffPolicy } from "../oci/retry.ts";
 import { AppliedStore } from "./applied.ts";
+import type { Clock } from "./bandwidth/clock.ts";
 import { BandwidthLimiter } from "./bandwidth/limiter.ts";
 import { SatelliteDb } from "./db.ts";
 import { desiredSet } from "./desired.ts";
 import { EventLog } from "./events.ts";
-import { type LocalRegistryHandle, openLocalRegistry } from "./local_registry.ts";
+import { type LocalRegistryHandle, openLocalRegistry, serve, splitListen } from "./local_registry.ts";
 import { Outbox } from "./outbox.ts";
 import { type PollOutcome, StatePoller } from "./poller.ts";
 import { Reconciler, type ReconcileResult } from "./reconcile.ts";
 import { StatusReporter } from "./reporter.ts";
 import { PollLoop } from "./schedule.ts";
 import { buildReport, diskFree, type SatelliteStatus, snapshotStatus } from "./status.ts";
+import { blobStats, redactConfig, redactIdentity, SatelliteMetrics } from "./telemetry.ts";
 import { DEFAULT_CMDLINE_PATH } from "./token.ts";
 import { ensureRegistered, type Identity, saveIdentity } from "./ztr.ts";
 
@@ -54,6 +56,10 @@ export interface SatelliteOptions {
   gcGraceMs?: number;
   /** Serve the built-in registry over HTTP (default true; `sync --once` runs without). */
   serve?: boolean;
+  /** Registration attempts before giving up (default: retry forever; `sync --once` uses 1). */
+  ztrAttempts?: number;
+  /** The bandwidth limiter's clock (calendar and sync windows; tests inject one). */
+  clock?: Clock;
 }
 
 /** What one {@linkcode Satellite.pollOnce} did. */
@@ -79,6 +85,8 @@ export class Satellite {
   readonly db: SatelliteDb;
   readonly local: LocalRegistryHandle;
   readonly outbox: Outbox;
+  /** Prometheus metrics (served at `/metrics` on the registry listener and on `metricsListen`). */
+  readonly metrics: SatelliteMetrics;
   /** Resolves with the identity once registered (at once on a registered device). */
   readonly registered: Promise<Identity>;
   /** The over-the-air config in force. */
@@ -86,6 +94,8 @@ export class Satellite {
   identity: Identity | undefined;
   lastPoll: { at: string; ms: number; requests: number; changed: boolean; errors: string[] } | undefined;
   lastError: string | null = null;
+  /** When a reconcile last converged (ms since epoch). */
+  lastSuccessAt: number | null = null;
   readonly #options: SatelliteOptions;
   readonly #limiter: BandwidthLimiter;
   readonly #stop = new AbortController();
@@ -100,6 +110,7 @@ export class Satellite {
   #diskFree: number | null = null;
   #pollChain: Promise<unknown> = Promise.resolve();
   #background: Promise<unknown>[] = [];
+  #metricsServer: { close(): Promise<void> } | undefined;
 
   private constructor(options: SatelliteOptions, db: SatelliteDb, local: LocalRegistryHandle) {
     this.#options = options;
@@ -108,7 +119,7 @@ export class Satellite {
     this.db = db;
     this.local = local;
     this.outbox = new Outbox(db.kv, { limit: options.config.outboxLimit });
-    this.#limiter = new BandwidthLimiter({ fetch: options.fetch });
+    this.#limiter = new BandwidthLimiter({ fetch: options.fetch, clock: options.clock });
     const { promise, resolve } = Promise.withResolvers<Identity>();
     this.registered = promise;
     this.#resolveRegistered = resolve;
@@ -125,6 +136,23 @@ export class Satellite {
     this.events.on((event) => {
       this.#reporter?.queueEvent(event).catch(() => {});
     });
+    this.metrics = new SatelliteMetrics({
+      status: () => this.status(),
+      bytesFetched: () => this.#limiter.bytesPassed,
+      bandwidth: () => this.bandwidth,
+      outbox: async () => ({ size: await this.outbox.size(), dropped: await this.outbox.dropped() }),
+      blobs: () => blobStats(this.local.registry?.store),
+      lastSuccess: () => this.lastSuccessAt,
+    }, this.events);
+  }
+
+  /** The bandwidth cap in force (bytes/s, 0 = unlimited), whether fetching is allowed, bytes fetched. */
+  get bandwidth(): { rate: number; allowed: boolean; bytesFetched: number } {
+    return {
+      rate: this.#limiter.rate,
+      allowed: this.#limiter.allowed,
+      bytesFetched: this.#limiter.bytesPassed,
+    };
   }
 
   /**
@@ -137,14 +165,27 @@ export class Satellite {
    * ```
    */
   static async open(options: SatelliteOptions): Promise<Satellite> {
+    redactConfig(options.config);
     const db = await SatelliteDb.open(options.config.dataDir);
+    let satellite: Satellite | undefined;
+    const metrics = (req: Request) => satellite?.metrics.handle(req) ?? Promise.resolve(null);
     try {
       const local = await openLocalRegistry(options.config, {
         gcGraceMs: options.gcGraceMs,
         serve: options.serve,
+        front: metrics,
       });
-      return new Satellite(options, db, local);
+      satellite = new Satellite(options, db, local);
+      const listen = options.config.metricsListen;
+      if (listen && options.serve !== false) {
+        satellite.#metricsServer = await serve(
+          splitListen(listen),
+          async (req) => await metrics(req) ?? new Response("not found\n", { status: 404 }),
+        );
+      }
+      return satellite;
     } catch (e) {
+      await satellite?.local.close();
       db.close();
       throw e;
     }
@@ -192,7 +233,9 @@ export class Satellite {
       signal: this.#stop.signal,
       retry: this.#options.ztrRetry,
       tokenWaitMs: this.#options.tokenWaitMs,
+      attempts: this.#options.ztrAttempts,
     });
+    redactIdentity(identity);
     this.identity = identity;
     const clients = this.#clients(identity);
     this.#poller = new StatePoller({
@@ -271,6 +314,7 @@ export class Satellite {
     const current = this.identity.registry.credentials;
     if (current?.username === rotated.username && current.password === rotated.password) return;
     this.identity = { ...this.identity, registry: { ...this.identity.registry, credentials: rotated } };
+    redactIdentity(this.identity);
     await saveIdentity(this.db, this.identity);
     this.#reconciler?.setSource(this.#clients(this.identity).data);
     this.events.emit(
@@ -320,6 +364,7 @@ export class Satellite {
         signal,
       });
       this.#converged = reconcile.converged && outcome.complete;
+      if (this.#converged) this.lastSuccessAt = Date.now();
       this.lastError = reconcile.failed > 0 ? `${reconcile.failed} artifact(s) failed to sync` : null;
     }
     if (outcome.errors.length > 0) this.lastError = outcome.errors.join("; ");
@@ -382,6 +427,7 @@ export class Satellite {
     clearTimeout(this.#reportTimer);
     await this.#loop?.stop();
     await Promise.allSettled([this.#pollChain, ...this.#background]);
+    await this.#metricsServer?.close();
     await this.local.close();
     this.db.close();
   }

@@ -23,6 +23,7 @@ import { KEYS, type SatelliteDb } from "./db.ts";
 import { EventLog } from "./events.ts";
 import { findToken, isTokenSpent, rejectToken, retireToken } from "./token.ts";
 import { SATELLITE_VERSION } from "./version.ts";
+import { redact } from "../telemetry/log.ts";
 
 /** What KV keeps about this device: the registration answer plus when it happened. */
 export const Identity = ZtrResponse.extend({ registeredAt: z.iso.datetime({ offset: true }) });
@@ -133,6 +134,26 @@ export interface EnsureRegisteredOptions {
   retry?: BackoffPolicy;
   /** How often to look for a (new) token while none is usable (default 10 s). */
   tokenWaitMs?: number;
+  /**
+   * Give up instead of waiting (one-shot commands): with no usable token or a rejected one throw
+   * {@linkcode NotRegisteredError}; after this many failed exchanges throw the last error.
+   */
+  attempts?: number;
+}
+
+/**
+ * The device is not registered and cannot register now (no token, or the token was refused).
+ *
+ * @example
+ * ```ts
+ * throw new NotRegisteredError("no registration token");
+ * ```
+ */
+export class NotRegisteredError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotRegisteredError";
+  }
 }
 
 /**
@@ -176,10 +197,16 @@ export async function ensureRegistered(options: EnsureRegisteredOptions): Promis
         );
         waitingSaid = true;
       }
+      if (options.attempts !== undefined) {
+        throw new NotRegisteredError(
+          !config.groundControlUrl ? "no groundControlUrl configured" : "no unused registration token found",
+        );
+      }
       await sleep(tokenWaitMs, options.signal);
       continue;
     }
     waitingSaid = false;
+    redact.add(found.token);
     if (!RegistrationToken.safeParse(found.token).success) {
       await rejectToken(db, found);
       events.emit(
@@ -187,6 +214,7 @@ export async function ensureRegistered(options: EnsureRegisteredOptions): Promis
         "ztr.token-invalid",
         `the registration token from ${found.path ?? found.source} is malformed`,
       );
+      if (options.attempts !== undefined) throw new NotRegisteredError("the registration token is malformed");
       continue;
     }
     try {
@@ -215,9 +243,11 @@ export async function ensureRegistered(options: EnsureRegisteredOptions): Promis
             found.path ?? found.source
           } will not be tried again, waiting for a new token`,
         );
+        if (options.attempts !== undefined) throw new NotRegisteredError(e.message);
         attempt = 0;
         continue;
       }
+      if (options.attempts !== undefined && attempt + 1 >= options.attempts) throw e;
       const delay = backoffDelay(attempt++, retry);
       events.emit(
         "warn",
