@@ -23,7 +23,7 @@ import { ControlApi } from "./control_api.ts";
 import { formatBytes, shortDigest, StepPrinter, type WriteLine } from "./format.ts";
 import { ctrAvailable, pullWithClient, pullWithCtr } from "./pull.ts";
 import { buildDemoImages, seedRegistry } from "./seed.ts";
-import { startSatelliteProcess } from "./satellite_process.ts";
+import { startSatelliteProcess, tailOf } from "./satellite_process.ts";
 
 /** How the pull proof is made: `auto` uses ctr when containerd is usable, else the OCI client. */
 export type PullMethod = "auto" | "ctr" | "client";
@@ -57,6 +57,15 @@ const GROUPS = {
   stores: [{ repository: "demo/web", tags: ["1.0"] }, { repository: "demo/api", tags: ["2.3"] }],
   agents: [{ repository: "demo/agent", tags: ["stable"] }],
 };
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Polls `check` every 200 ms until it returns a value (not undefined), or throws naming `what`.
@@ -186,9 +195,9 @@ export async function runDemo(options: DemoOptions, stack: AsyncDisposableStack)
       const d = event.data ?? {};
       if (event.kind === "ztr.registered") {
         out.detail(
-          d.tokenFile === "renamed"
+          exists(`${tokenPath}.used`)
             ? `registered; its one-time token file is now ${tokenPath}.used (a token works once)`
-            : `registered (token from ${d.tokenSource})`,
+            : `registered: ${event.message}`,
         );
       } else if (event.kind === "state.accepted") out.detail(`${event.message}, signature verified`);
       else if (event.kind === "sync.start") out.detail(event.message);
@@ -211,7 +220,7 @@ export async function runDemo(options: DemoOptions, stack: AsyncDisposableStack)
       const exited = await Promise.race([sat.exited, Promise.resolve(undefined)]);
       if (exited !== undefined) {
         throw new Error(
-          `the satellite exited with code ${exited}; see ${sat.logPath}`,
+          `the satellite exited with code ${exited}; its log ends:\n${await tailOf(sat.logPath, 15)}`,
         );
       }
       const v = await api.call<SatelliteView>("GET", `/api/satellites/${SATELLITE}`);

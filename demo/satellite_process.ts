@@ -148,11 +148,41 @@ export async function startSatelliteProcess(options: SatelliteProcessOptions): P
   return { cliArgs, configPath, tokenPath, dataDir, logPath, exited, cli, stop, [Symbol.asyncDispose]: stop };
 }
 
-/** Event lines are JSON objects with `kind` and `message`; anything else is only logged. */
+/**
+ * Event lines are JSON objects with a `kind` (`{at, level, kind, message, data}`, or the structured
+ * log form `{time, level, msg, kind, ...fields}`); anything else is only logged.
+ */
 function dispatch(line: string, onEvent?: (event: SatelliteEvent) => void): void {
   if (!onEvent || !line.startsWith("{")) return;
+  let record: Record<string, unknown>;
   try {
-    const event = JSON.parse(line) as Partial<SatelliteEvent>;
-    if (typeof event.kind === "string" && typeof event.message === "string") onEvent(event as SatelliteEvent);
-  } catch { /* not an event line */ }
+    record = JSON.parse(line);
+  } catch {
+    return;
+  }
+  const message = record.message ?? record.msg;
+  if (typeof record.kind !== "string" || typeof message !== "string") return;
+  const data = record.data && typeof record.data === "object"
+    ? record.data as Record<string, unknown>
+    : record;
+  onEvent({
+    at: String(record.at ?? record.time ?? ""),
+    level: record.level as SatelliteEvent["level"],
+    kind: record.kind,
+    message,
+    data,
+  });
+}
+
+/**
+ * The last `lines` lines of a file (for error messages), or "" when it cannot be read.
+ *
+ * @example
+ * ```ts
+ * await tailOf("/tmp/satellite.log", 5);
+ * ```
+ */
+export async function tailOf(path: string, lines: number): Promise<string> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
 }

@@ -87,9 +87,11 @@ const ClockTime = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, "must be a time 
  * ```
  */
 export const TimeWindow = z.object({
-  days: z.array(Weekday).min(1).default(["sun", "mon", "tue", "wed", "thu", "fri", "sat"]),
-  start: ClockTime,
-  end: ClockTime,
+  days: z.array(Weekday).min(1).default(["sun", "mon", "tue", "wed", "thu", "fri", "sat"]).describe(
+    "days the window starts on",
+  ),
+  start: ClockTime.describe("local start time `HH:MM`"),
+  end: ClockTime.describe("local end time `HH:MM`; not after `start` = wraps past midnight"),
 });
 /** A calendar window. */
 export type TimeWindow = z.infer<typeof TimeWindow>;
@@ -102,7 +104,9 @@ export type TimeWindow = z.infer<typeof TimeWindow>;
  * RateWindow.parse({ days: ["mon"], start: "08:00", end: "18:00", rate: "1MiB/s" });
  * ```
  */
-export const RateWindow = TimeWindow.extend({ rate: ByteRate });
+export const RateWindow = TimeWindow.extend({
+  rate: ByteRate.describe('the cap inside the window, e.g. `"1MiB/s"`; 0 or `"unlimited"` for none'),
+});
 /** A window with a cap. */
 export type RateWindow = z.infer<typeof RateWindow>;
 
@@ -115,17 +119,24 @@ export type RateWindow = z.infer<typeof RateWindow>;
  * ```
  */
 export const BandwidthPolicy = z.object({
-  defaultRate: ByteRate.default(0),
-  windows: z.array(RateWindow).default([]),
-  syncWindows: z.array(TimeWindow).default([]),
-  timeZone: z.string().default("UTC").refine((tz) => {
-    try {
-      new Intl.DateTimeFormat("en-US", { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, "must be an IANA time zone such as UTC or Europe/Berlin"),
+  defaultRate: ByteRate.default(0).describe(
+    'cap outside every rate window: bytes per second or a string like `"20MiB/s"`, `"500kB/s"`; 0 = unlimited',
+  ),
+  windows: z.array(RateWindow).default([]).describe(
+    "calendar windows with their own cap (the first matching window wins)",
+  ),
+  syncWindows: z.array(TimeWindow).default([]).describe(
+    "when set, image data is fetched only inside these windows (transfers pause outside); empty = any time",
+  ),
+  timeZone: z.string().default("UTC").describe("IANA time zone the windows are in, e.g. `Europe/Berlin`")
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat("en-US", { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be an IANA time zone such as UTC or Europe/Berlin"),
 });
 /** A bandwidth policy. */
 export type BandwidthPolicy = z.infer<typeof BandwidthPolicy>;

@@ -45,12 +45,18 @@ export type BasicCredentials = z.infer<typeof BasicCredentials>;
  * ```
  */
 export const BuiltinRegistryConfig = z.object({
-  mode: z.literal("builtin"),
-  listen: ListenAddress.default("0.0.0.0:8585"),
-  /** Allow clients on the network to push and delete (off on the edge by default). */
-  writable: z.boolean().default(false),
-  auth: BasicCredentials.optional(),
-  tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  mode: z.literal("builtin").describe("`builtin`: the satellite serves its own registry"),
+  listen: ListenAddress.default("0.0.0.0:8585").describe(
+    "where the built-in registry listens (`host:port`); container runtimes pull from here",
+  ),
+  writable: z.boolean().default(false).describe(
+    "allow clients on the network to push and delete (off on the edge: only the satellite writes)",
+  ),
+  auth: BasicCredentials.optional().describe("require HTTP basic auth from pulling clients"),
+  tls: z.object({
+    certFile: z.string().min(1).describe("PEM certificate file"),
+    keyFile: z.string().min(1).describe("PEM private key file"),
+  }).optional().describe("serve HTTPS instead of HTTP"),
 });
 
 /**
@@ -62,9 +68,10 @@ export const BuiltinRegistryConfig = z.object({
  * ```
  */
 export const ExternalRegistryConfig = z.object({
-  mode: z.literal("external"),
-  url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:5000" }),
-  auth: BasicCredentials.optional(),
+  mode: z.literal("external").describe("`external`: write into another registry (the appliance's Zot)"),
+  url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:5000" })
+    .describe("the external registry's URL; the satellite writes there and runtimes pull from there"),
+  auth: BasicCredentials.optional().describe("credentials for the external registry"),
 });
 
 /**
@@ -76,33 +83,45 @@ export const ExternalRegistryConfig = z.object({
  * ```
  */
 export const SatelliteConfig = z.object({
-  /** Ground Control's base URL; needed for first boot and status reports. */
   groundControlUrl: z.url({
     protocol: /^https?$/,
     error: "must be an http(s) URL such as https://gc.example.com",
   })
-    .optional(),
-  /** A registration token (prefer a token file or the kernel command line on devices). */
-  token: z.string().min(1).optional(),
-  /** Token files tried in order; a used file is retired (renamed to `<file>.used`). */
-  tokenFiles: z.array(z.string().min(1)).default(["/boot/firmware/satellite/token", "/etc/satellite/token"]),
-  /** Where the store, the KV database and backups live. */
-  dataDir: z.string().min(1).default("/var/lib/satellite"),
+    .optional()
+    .describe("Ground Control's base URL; needed for the first registration and for status reports"),
+  token: z.string().min(1).optional().describe(
+    "a registration token (on devices prefer a token file or `satellite.token=` on the kernel command line)",
+  ),
+  tokenFiles: z.array(z.string().min(1)).default(["/boot/firmware/satellite/token", "/etc/satellite/token"])
+    .describe("token files tried in order; a used one is retired (renamed to `<file>.used`)"),
+  dataDir: z.string().min(1).default("/var/lib/satellite").describe(
+    "where the image store, the KV database (identity, applied states, outbox) and backups live",
+  ),
   localRegistry: z.discriminatedUnion("mode", [BuiltinRegistryConfig, ExternalRegistryConfig]).default({
     mode: "builtin",
     listen: "0.0.0.0:8585",
     writable: false,
-  }),
+  }).describe("the registry the satellite fills and container runtimes pull from"),
   mirror: z.object({
-    /** Write runtime mirror config on start. */
-    apply: z.boolean().default(false),
-    runtimes: z.array(Runtime).default([]),
-    /** Root under which runtime config paths are written (tests and image builds use a staging dir). */
-    root: z.string().default("/"),
-  }).default({ apply: false, runtimes: [], root: "/" }),
-  logLevel: LogLevel.default("info"),
-  /** Bound on queued status reports and events while Ground Control is unreachable. */
-  outboxLimit: z.number().int().min(10).max(1_000_000).default(10_000),
+    apply: z.boolean().default(false).describe(
+      "write the runtimes' mirror config on start (see `satellite mirror-config`)",
+    ),
+    runtimes: z.array(Runtime).default([]).describe("runtimes to configure"),
+    root: z.string().default("/").describe(
+      "root under which runtime config paths are written (image builds use a staging dir)",
+    ),
+  }).default({ apply: false, runtimes: [], root: "/" }).describe(
+    "point container runtimes at the local registry, with the central one as fallback",
+  ),
+  logLevel: LogLevel.default("info").describe(
+    "log level before registration; once registered, the over-the-air `logLevel` applies",
+  ),
+  metricsListen: ListenAddress.optional().describe(
+    "also serve Prometheus `/metrics` here (the built-in registry's listener always serves it; set this in external mode)",
+  ),
+  outboxLimit: z.number().int().min(10).max(1_000_000).default(10_000).describe(
+    "most status reports and events kept while Ground Control is unreachable (the oldest are dropped)",
+  ),
 });
 /** The satellite config. */
 export type SatelliteConfig = z.infer<typeof SatelliteConfig>;

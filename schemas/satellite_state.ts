@@ -28,9 +28,13 @@ export type LogLevel = z.infer<typeof LogLevel>;
  * ```
  */
 export const PollSchedule = z.object({
-  cron: z.string().min(1).optional(),
-  intervalSeconds: z.number().int().min(1).max(86_400).default(30),
-  jitterSeconds: z.number().min(0).max(3_600).default(3),
+  cron: z.string().min(1).optional().describe(
+    "a cron expression (croner syntax, e.g. `*/5 * * * *`); when set it is used instead of `intervalSeconds`",
+  ),
+  intervalSeconds: z.number().int().min(1).max(86_400).default(30).describe("seconds between polls"),
+  jitterSeconds: z.number().min(0).max(3_600).default(3).describe(
+    "up to this many random seconds added to each wait, so a fleet does not poll in lockstep",
+  ),
 });
 /** A poll schedule. */
 export type PollSchedule = z.infer<typeof PollSchedule>;
@@ -44,15 +48,19 @@ export type PollSchedule = z.infer<typeof PollSchedule>;
  * ```
  */
 export const OtaConfig = z.object({
-  poll: PollSchedule.default({ intervalSeconds: 30, jitterSeconds: 3 }),
-  bandwidth: BandwidthPolicy.default({ defaultRate: 0, windows: [], syncWindows: [], timeZone: "UTC" }),
-  logLevel: LogLevel.default("info"),
-  /** When set, only these platforms of a multi-arch index are fetched (the index itself is kept whole). */
-  platforms: z.array(Platform.pick({ os: true, architecture: true, variant: true })).optional(),
-  /** Concurrent blob transfers. */
-  concurrency: z.number().int().min(1).max(32).default(4),
-  /** Seconds between status reports. */
-  reportIntervalSeconds: z.number().int().min(5).max(86_400).default(60),
+  poll: PollSchedule.default({ intervalSeconds: 30, jitterSeconds: 3 }).describe(
+    "when the satellite polls its state (a steady-state poll is a few HEAD requests)",
+  ),
+  bandwidth: BandwidthPolicy.default({ defaultRate: 0, windows: [], syncWindows: [], timeZone: "UTC" })
+    .describe("caps and windows for image data (state polls and status reports are not throttled)"),
+  logLevel: LogLevel.default("info").describe("the satellite's log level"),
+  platforms: z.array(Platform.pick({ os: true, architecture: true, variant: true })).optional().describe(
+    "when set, only these platforms of a multi-arch index are fetched (the index itself is kept whole)",
+  ),
+  concurrency: z.number().int().min(1).max(32).default(4).describe("concurrent blob transfers"),
+  reportIntervalSeconds: z.number().int().min(5).max(86_400).default(60).describe(
+    "seconds between status reports to Ground Control (one is also sent after each sync)",
+  ),
 });
 /** Over-the-air config. */
 export type OtaConfig = z.infer<typeof OtaConfig>;
