@@ -61,7 +61,9 @@ if (import.meta.main) {
     }
   } else {
     await Deno.mkdir(JSON_SCHEMA_DIR, { recursive: true });
-    for (const [file, text] of renderSchemas()) await Deno.writeTextFile(new URL(file, JSON_SCHEMA_DIR), text);
+    for (const [file, text] of renderSchemas()) {
+      await Deno.writeTextFile(new URL(file, JSON_SCHEMA_DIR), text);
+    }
     console.log(`wrote ${renderSchemas().size} files to schemas/json/`);
   }
 }

@@ -9,5 +9,7 @@ Deno.test("generated schemas carry the grammar: repository pattern and required 
   const group = JSON.parse(renderSchemas().get("group-state.schema.json")!);
   const artifact = group.properties.artifacts.items;
   if (!artifact.properties.repository.pattern?.includes("[a-z0-9]")) throw new Error("no repository pattern");
-  if (!artifact.required.includes("digest") || !group.required.includes("artifacts")) throw new Error("required lost");
+  if (!artifact.required.includes("digest") || !group.required.includes("artifacts")) {
+    throw new Error("required lost");
+  }
 });
