@@ -16,7 +16,6 @@ import { bodyLimit } from "hono/body-limit";
 import type { ControlContext } from "./context.ts";
 import { adminAuth, type ControlEnv } from "./http/auth.ts";
 import { ApiProblem, onApiError, onNotFound } from "./http/errors.ts";
-import { renderMetrics } from "./metrics.ts";
 import { type ControlApp, newRouter } from "./routes/common.ts";
 import { deviceRoutes } from "./routes/device.ts";
 import { fleetRoutes } from "./routes/fleet.ts";
@@ -41,9 +40,11 @@ const jsonOnly: MiddlewareHandler<ControlEnv> = async (c, next) => {
 function countRequests(ctx: ControlContext): MiddlewareHandler<ControlEnv> {
   return async (c, next) => {
     await next();
-    const route = c.req.routePath || "unmatched";
-    const key = `${c.req.method} ${route} ${Math.floor(c.res.status / 100)}xx`;
-    ctx.counters.requests.set(key, (ctx.counters.requests.get(key) ?? 0) + 1);
+    ctx.metrics.requests.inc({
+      method: c.req.method,
+      route: c.req.routePath || "unmatched",
+      status: `${Math.floor(c.res.status / 100)}xx`,
+    });
   };
 }
 
@@ -92,10 +93,7 @@ export function createApp(ctx: ControlContext): ControlApp {
   app.route("/", deviceRoutes(ctx));
 
   app.get("/healthz", (c) => c.json({ status: "ok", pendingStatePushes: ctx.publisher.pending }));
-  app.get("/metrics", async (c) => {
-    c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(await renderMetrics(ctx));
-  });
+  app.get("/metrics", ctx.metrics.registry.handler());
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",

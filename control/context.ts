@@ -14,6 +14,7 @@
 import type { ControlConfig } from "../schemas/control.ts";
 import type { SigningKey } from "../state/keys.ts";
 import type { CredentialsProvider } from "./credentials.ts";
+import type { ControlMetrics } from "./metrics.ts";
 import type { StatePublisher, StateRegistry } from "./publisher.ts";
 import type { TokenBuckets } from "./rate_limit.ts";
 import type { SeenWriter } from "./seen_writer.ts";
@@ -25,16 +26,6 @@ export type LogFn = (
   message: string,
   fields?: Record<string, unknown>,
 ) => void;
-
-/** Counters Ground Control exposes on `/metrics`. */
-export interface ControlCounters {
-  /** Requests by route and status class. */
-  requests: Map<string, number>;
-  ztrSuccess: number;
-  ztrRejected: number;
-  statusReports: number;
-  rateLimited: number;
-}
 
 /** The shared context of all routes. */
 export interface ControlContext {
@@ -49,7 +40,7 @@ export interface ControlContext {
   clock: () => Date;
   limits: { device: TokenBuckets; admin: TokenBuckets; registration: TokenBuckets };
   log: LogFn;
-  counters: ControlCounters;
+  metrics: ControlMetrics;
   /** `host[:port]` of the central registry as satellites reach it. */
   registryPublicHost: string;
   /** Base URL of the central registry as satellites reach it. */

@@ -21,9 +21,11 @@ import { RegistryClient } from "../oci/client.ts";
 import { ControlConfig, type ControlConfigInput } from "../schemas/control.ts";
 import { parseOrThrow, ValidationError } from "../schemas/validate.ts";
 import { generateSigningKey, importSigningKey, type SigningKey } from "../state/keys.ts";
+import { createLogger, redact } from "../telemetry/log.ts";
 import { ensureAdminToken } from "./admin.ts";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { createControlMetrics } from "./metrics.ts";
 import type { ControlContext, LogFn } from "./context.ts";
 import { type CredentialsProvider, StaticCredentialsProvider } from "./credentials.ts";
 import { StatePublisher, type StateRegistry } from "./publisher.ts";
@@ -65,15 +67,16 @@ export interface GroundControl extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
-
-function jsonLog(min: keyof typeof LEVELS): LogFn {
-  return (level, message, fields) => {
-    if (LEVELS[level] < LEVELS[min]) return;
-    console.error(
-      JSON.stringify({ time: new Date().toISOString(), level, component: "control", message, ...fields }),
-    );
-  };
+/** JSON log lines on stderr through the shared logger, with the configured secrets redacted. */
+function defaultLog(config: ControlConfig, level: ControlConfig["logLevel"]): LogFn {
+  const secrets = [
+    config.adminToken,
+    config.registry.pushCredentials?.password,
+    config.pullCredentials?.password,
+  ];
+  for (const secret of secrets) if (secret) redact.add(secret);
+  const logger = createLogger({ level, fields: { component: "control" } });
+  return (lvl, message, fields) => logger[lvl](message, fields);
 }
 
 function listenParts(listen: string): { hostname: string; port: number } {
@@ -97,7 +100,7 @@ export async function startGroundControl(
 ): Promise<GroundControl> {
   const config = parseOrThrow(ControlConfig, input, "Ground Control configuration");
   const clock = options.clock ?? (() => new Date());
-  const log = options.log ?? jsonLog(options.logLevel ?? config.logLevel);
+  const log = options.log ?? defaultLog(config, options.logLevel ?? config.logLevel);
   const store = options.store ?? await KvStore.open(config.dataPath);
   try {
     const key = await importSigningKey(
@@ -138,7 +141,10 @@ export async function startGroundControl(
         registration: new TokenBuckets(config.rateLimits.registration),
       },
       log,
-      counters: { requests: new Map(), ztrSuccess: 0, ztrRejected: 0, statusReports: 0, rateLimited: 0 },
+      metrics: createControlMetrics(() => ({
+        pending: publisher.pending,
+        retries: publisher.pendingRetries,
+      })),
       registryPublicHost,
       registryPublicUrl,
     };

@@ -1,66 +1,57 @@
 /**
- * Prometheus text exposition of Ground Control's counters (`GET /metrics`).
+ * Ground Control's Prometheus metrics (`GET /metrics`) on the shared `telemetry/metrics.ts`
+ * registry: requests by route and status class, registrations, status reports, rate-limit refusals,
+ * and state pushes pending or waiting to be retried.
  *
  * @example
  * ```ts
- * import { renderMetrics } from "./metrics.ts";
- * declare const ctx: import("./context.ts").ControlContext;
- * console.log(await renderMetrics(ctx));
+ * import { createControlMetrics } from "./metrics.ts";
+ * const metrics = createControlMetrics(() => ({ pending: 0, retries: 0 }));
+ * metrics.ztr.inc({ result: "registered" });
+ * console.log(metrics.registry.render());
  * ```
  * @module
  */
-import type { ControlContext } from "./context.ts";
+import { type Counter, MetricsRegistry } from "../telemetry/metrics.ts";
 
-function escapeLabel(value: string): string {
-  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+/** The metrics Ground Control updates. */
+export interface ControlMetrics {
+  registry: MetricsRegistry;
+  /** Labels: method, route, status (`2xx`...). */
+  requests: Counter;
+  /** Labels: result (`registered` / `rejected`). */
+  ztr: Counter;
+  statusReports: Counter;
+  rateLimited: Counter;
 }
 
 /**
- * Renders the metrics as Prometheus text format 0.0.4.
+ * Creates the metrics; `pushes` is read at scrape time.
  *
  * @example
  * ```ts
- * declare const ctx: ControlContext;
- * (await renderMetrics(ctx)).includes("ground_control_ztr_total"); // true
+ * createControlMetrics(() => ({ pending: 3, retries: 1 })).registry.render();
  * ```
  */
-export function renderMetrics(ctx: ControlContext): Promise<string> {
-  const lines: string[] = [];
-  const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+export function createControlMetrics(pushes: () => { pending: number; retries: number }): ControlMetrics {
+  const registry = new MetricsRegistry();
+  const metrics: ControlMetrics = {
+    registry,
+    requests: registry.counter(
+      "ground_control_http_requests_total",
+      "HTTP requests by method, route and status class.",
+      ["method", "route", "status"],
+    ),
+    ztr: registry.counter("ground_control_ztr_total", "Registration token exchanges by result.", ["result"]),
+    statusReports: registry.counter("ground_control_status_reports_total", "Status reports accepted."),
+    rateLimited: registry.counter(
+      "ground_control_rate_limited_total",
+      "Requests refused by a per-credential rate limit.",
+    ),
   };
-  const c = ctx.counters;
-  metric(
-    "ground_control_http_requests_total",
-    "counter",
-    "HTTP requests by method, route and status class.",
-    [...c.requests].map(([key, n]) => {
-      const [method, route, status] = key.split(" ");
-      return [`{method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"}`, n];
-    }),
-  );
-  metric("ground_control_ztr_total", "counter", "Registration token exchanges by result.", [
-    ['{result="registered"}', c.ztrSuccess],
-    ['{result="rejected"}', c.ztrRejected],
-  ]);
-  metric("ground_control_status_reports_total", "counter", "Status reports accepted.", [[
-    "",
-    c.statusReports,
-  ]]);
-  metric("ground_control_rate_limited_total", "counter", "Requests refused by a per-credential rate limit.", [
-    [
-      "",
-      c.rateLimited,
-    ],
-  ]);
-  metric("ground_control_state_pushes_pending", "gauge", "State pushes running or queued.", [[
-    "",
-    ctx.publisher.pending,
-  ]]);
-  metric("ground_control_state_publish_retries", "gauge", "State pushes waiting to be retried.", [[
-    "",
-    ctx.publisher.pendingRetries,
-  ]]);
-  return Promise.resolve(lines.join("\n") + "\n");
+  registry.gauge("ground_control_state_pushes_pending", "State pushes running or queued.")
+    .collector(() => [{ labels: {}, value: pushes().pending }]);
+  registry.gauge("ground_control_state_push_retries", "State pushes waiting to be retried.")
+    .collector(() => [{ labels: {}, value: pushes().retries }]);
+  return metrics;
 }

@@ -38,7 +38,7 @@ export type ControlEnv = {
 export function enforceRateLimit(ctx: ControlContext, buckets: TokenBuckets, key: string): void {
   const { allowed, retryAfterSeconds } = buckets.take(key, ctx.clock().getTime());
   if (allowed) return;
-  ctx.counters.rateLimited++;
+  ctx.metrics.rateLimited.inc();
   throw new ApiProblem(
     429,
     "rate_limited",

@@ -79,10 +79,10 @@ export function deviceRoutes(ctx: ControlContext): ControlApp {
       now: ctx.clock(),
     });
     if (!sat) {
-      ctx.counters.ztrRejected++;
+      ctx.metrics.ztr.inc({ result: "rejected" });
       throw ApiProblem.unauthorized(BAD_TOKEN, "token");
     }
-    ctx.counters.ztrSuccess++;
+    ctx.metrics.ztr.inc({ result: "registered" });
     if (!sat.published.digest) await firstStatePushed(ctx, sat.name);
     const credentials = await ctx.credentials.issue(sat);
     ctx.log("info", "satellite registered", { satellite: sat.name, hostname: body.device?.hostname });
@@ -130,7 +130,7 @@ export function deviceRoutes(ctx: ControlContext): ControlApp {
         version: report.versions.satellite,
       },
     });
-    ctx.counters.statusReports++;
+    ctx.metrics.statusReports.inc();
     const credentials = await ctx.credentials.rotate(sat, now);
     return c.json({ desired: desiredFor(sat, groups), ...(credentials ? { credentials } : {}) }, 200);
   });
