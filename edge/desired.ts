@@ -16,6 +16,7 @@
  * @module
  */
 import type { GroupState } from "../schemas/group_state.ts";
+import type { EventLog } from "./events.ts";
 
 /** One artifact the device must hold. */
 export interface DesiredArtifact {
@@ -94,4 +95,24 @@ export function desiredSet(groups: Iterable<{ name: string; state: GroupState }>
     entry.groups.sort();
   }
   return { artifacts, conflicts };
+}
+
+/**
+ * Emits a warning event per tag claimed by two groups for different digests.
+ *
+ * @example
+ * ```ts
+ * import { EventLog } from "./events.ts";
+ * declare const desired: DesiredSet;
+ * warnConflicts(desired, new EventLog());
+ * ```
+ */
+export function warnConflicts(desired: DesiredSet, events: EventLog): void {
+  for (const c of desired.conflicts) {
+    events.emit(
+      "warn",
+      "state.tag-conflict",
+      `${c.repository}:${c.tag} is claimed by ${c.kept} and ${c.dropped}; keeping ${c.kept}`,
+    );
+  }
 }

@@ -26,8 +26,10 @@ import type { BackoffPolicy } from "../oci/retry.ts";
 import { AppliedStore } from "./applied.ts";
 import type { Clock } from "./bandwidth/clock.ts";
 import { BandwidthLimiter } from "./bandwidth/limiter.ts";
+import { runInSyncWindows } from "./bandwidth/windows.ts";
 import { SatelliteDb } from "./db.ts";
-import { desiredSet } from "./desired.ts";
+import { CoalescedRun } from "./coalesce.ts";
+import { desiredSet, warnConflicts } from "./desired.ts";
 import { EventLog } from "./events.ts";
 import { type LocalRegistryHandle, openLocalRegistry, serve, splitListen } from "./local_registry.ts";
 import { Outbox } from "./outbox.ts";
@@ -109,7 +111,12 @@ export class Satellite {
   #init: Promise<Identity> | undefined;
   #diskFree: number | null = null;
   #pollChain: Promise<unknown> = Promise.resolve();
-  #background: Promise<unknown>[] = [];
+  /** One reconcile at a time; a state change seen meanwhile makes it run again. */
+  readonly #reconcile = new CoalescedRun(() => this.#reconcileOnce());
+  /** Every group the satellite state names has a state in force (removals allowed). */
+  #complete = false;
+  /** Work started in the background (settled entries remove themselves). */
+  #background = new Set<Promise<unknown>>();
   #metricsServer: { close(): Promise<void> } | undefined;
 
   private constructor(options: SatelliteOptions, db: SatelliteDb, local: LocalRegistryHandle) {
@@ -200,7 +207,7 @@ export class Satellite {
    * ```
    */
   start(): void {
-    this.#background.push(
+    this.#track(
       this.#run().catch((e) => {
         if (!this.#stop.signal.aborted) {
           this.events.emit("error", "satellite.failed", `satellite stopped: ${(e as Error).message}`);
@@ -273,7 +280,7 @@ export class Satellite {
 
   async #run(): Promise<void> {
     await this.init();
-    this.#loop = new PollLoop(() => this.pollOnce().then(() => {}), this.ota.poll);
+    this.#loop = new PollLoop(() => this.#pollAndKick(), this.ota.poll);
     this.#loop.start();
     this.#scheduleReports();
   }
@@ -325,8 +332,10 @@ export class Satellite {
   }
 
   /**
-   * One poll, and a reconcile when a state changed or the last one did not converge. Calls are
-   * serialised.
+   * One poll, and a reconcile when a state changed or the last one did not converge; resolves when
+   * that reconcile is done. Polls are serialised; a reconcile already running is not waited for by
+   * the next poll (so a new over-the-air bandwidth policy reaches transfers in flight), and a change
+   * found meanwhile makes it run again when it ends.
    *
    * @example
    * ```ts
@@ -334,56 +343,79 @@ export class Satellite {
    * report.outcome.requests;
    * ```
    */
-  pollOnce(): Promise<PollReport> {
+  async pollOnce(): Promise<PollReport> {
+    const { outcome, started } = await this.#pollStates();
+    const reconcile = outcome.changed || !this.#converged ? await this.#reconcile.request() : undefined;
+    return { outcome, reconcile, ms: performance.now() - started };
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work.catch(() => {}).finally(() => this.#background.delete(tracked));
+    this.#background.add(tracked);
+  }
+
+  /** Polls states only (serialised), starting a reconcile in the background when one is due. */
+  async #pollAndKick(): Promise<void> {
+    const { outcome } = await this.#pollStates();
+    if (outcome.changed || !this.#converged) {
+      this.#track(this.#reconcile.request().catch(() => {}));
+    }
+  }
+
+  #pollStates(): Promise<{ outcome: PollOutcome; started: number }> {
     const run = this.#pollChain.then(() => this.#pollNow());
     this.#pollChain = run.catch(() => {});
     return run;
   }
 
-  async #pollNow(): Promise<PollReport> {
+  async #pollNow(): Promise<{ outcome: PollOutcome; started: number }> {
     await this.init();
-    const poller = this.#poller!, reconciler = this.#reconciler!;
     const started = performance.now();
-    const signal = this.#stop.signal;
-    const outcome = await poller.poll(signal);
+    const outcome = await this.#poller!.poll(this.#stop.signal);
     if (outcome.changed && outcome.satellite) this.#applyOta(outcome.satellite.state.config);
-    let reconcile: ReconcileResult | undefined;
-    if (outcome.changed || !this.#converged) {
-      const desired = desiredSet(outcome.groups.values());
-      for (const c of desired.conflicts) {
-        this.events.emit(
-          "warn",
-          "state.tag-conflict",
-          `${c.repository}:${c.tag} is claimed by ${c.kept} and ${c.dropped}; keeping ${c.kept}`,
-        );
-      }
-      reconcile = await reconciler.reconcile(desired, {
-        allowRemovals: outcome.complete,
-        concurrency: this.ota.concurrency,
-        platforms: this.ota.platforms,
-        signal,
-      });
-      this.#converged = reconcile.converged && outcome.complete;
-      if (this.#converged) this.lastSuccessAt = Date.now();
-      this.lastError = reconcile.failed > 0 ? `${reconcile.failed} artifact(s) failed to sync` : null;
+    this.#complete = outcome.complete;
+    if (outcome.changed) {
+      this.#converged = this.#reconciler!.isConverged(desiredSet(outcome.groups.values())) &&
+        outcome.complete;
+      this.#reconcile.markDirty();
     }
-    if (outcome.errors.length > 0) this.lastError = outcome.errors.join("; ");
+    const errors = outcome.errors;
+    if (errors.length > 0) this.lastError = errors.join("; ");
     const ms = performance.now() - started;
     this.lastPoll = {
       at: new Date().toISOString(),
       ms,
       requests: outcome.requests,
       changed: outcome.changed,
-      errors: outcome.errors,
+      errors,
     };
     this.events.emit("debug", "poll.done", `poll: ${outcome.requests} request(s), ${ms.toFixed(1)} ms`, {
       requests: outcome.requests,
       changed: outcome.changed,
     });
-    if (reconcile || outcome.refused.length > 0) {
-      this.#background.push(this.#report().catch(() => {}));
-    }
-    return { outcome, reconcile, ms };
+    if (outcome.refused.length > 0) this.#track(this.#report().catch(() => {}));
+    return { outcome, started };
+  }
+
+  async #reconcileOnce(): Promise<ReconcileResult> {
+    let complete = false;
+    const reconcile = await runInSyncWindows(this.#limiter, this.events, (signal) => {
+      // Taken when the run starts (after waiting for a window), so it is the latest state.
+      const desired = desiredSet(this.#poller!.groups.values());
+      warnConflicts(desired, this.events);
+      complete = this.#complete;
+      return this.#reconciler!.reconcile(desired, {
+        allowRemovals: complete,
+        concurrency: this.ota.concurrency,
+        platforms: this.ota.platforms,
+        signal,
+      });
+    }, { signal: this.#stop.signal });
+    this.#converged = reconcile.converged && complete;
+    if (this.#converged) this.lastSuccessAt = Date.now();
+    this.lastError = reconcile.failed > 0 ? `${reconcile.failed} artifact(s) failed to sync` : null;
+    this.#track(this.#report().catch(() => {}));
+    return reconcile;
   }
 
   /**
@@ -426,7 +458,7 @@ export class Satellite {
     this.#stop.abort(new Error("satellite stopping"));
     clearTimeout(this.#reportTimer);
     await this.#loop?.stop();
-    await Promise.allSettled([this.#pollChain, ...this.#background]);
+    await Promise.allSettled([this.#pollChain, this.#reconcile.running, ...this.#background]);
     await this.#metricsServer?.close();
     await this.local.close();
     this.db.close();

@@ -135,6 +135,19 @@ export class BandwidthLimiter {
   }
 
   /**
+   * Resolves once fetching is allowed (at once inside a sync window or without sync windows);
+   * rejects with the signal's reason on abort.
+   *
+   * @example
+   * ```ts
+   * await limiter.whenAllowed(AbortSignal.timeout(60_000));
+   * ```
+   */
+  whenAllowed(signal?: AbortSignal): Promise<void> {
+    return this.#acquire(0, signal);
+  }
+
+  /**
    * A transform that releases each chunk only when the limiter allows it, split into small pieces.
    *
    * @example

@@ -19,6 +19,8 @@ export interface TokenSource {
   take(bytes: number, signal?: AbortSignal): Promise<void>;
   /** Largest piece to take at once. */
   readonly pieceSize: number;
+  /** Resolves once fetching is allowed (sync windows); requests wait for it before they are sent. */
+  whenAllowed?(signal?: AbortSignal): Promise<void>;
 }
 
 /** Statuses whose responses can't carry a body. */
@@ -84,9 +86,11 @@ export function throttleStream(
  */
 export function limitFetch(source: TokenSource, inner: typeof fetch): typeof fetch {
   return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    // Outside a sync window not even the request goes out.
+    await source.whenAllowed?.(signal ?? undefined);
     const response = await inner(input, init);
     if (!response.body || NULL_BODY_STATUSES.has(response.status)) return response;
-    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     const limited = new Response(throttleStream(source, response.body, signal ?? undefined), {
       status: response.status,
       statusText: response.statusText,
