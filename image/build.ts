@@ -139,10 +139,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
 
   await Deno.mkdir(options.outDir, { recursive: true });
   const path = join(options.outDir, `satellite-${arch}.tar.gz`);
-  const partial = `${path}.partial-${crypto.randomUUID()}`;
-  const writer = await TarGzWriter.create(partial);
   const entries: string[] = [];
-  try {
+  await TarGzWriter.writeAtomically(path, async (writer) => {
     for (const dir of directories) {
       // The boot partition's satellite directory will hold the token: owner only.
       await writer.directory(dir, dir === `${LAYOUT.bootDir}/` ? 0o700 : 0o755);
@@ -157,14 +155,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       await writer.symlink(l.name, l.target);
       entries.push(l.name);
     }
-    await writer.close();
-    await Deno.rename(partial, path);
-  } catch (e) {
-    await writer.abort(e);
-    throw e;
-  } finally {
-    await Deno.remove(partial).catch(() => {});
-  }
+  });
   return { path, entries };
 }
 

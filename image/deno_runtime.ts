@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { type Arch, ARCHES, parseArch } from "./arch.ts";
 import { assertElfArch } from "./elf.ts";
 import { readTarGz } from "./tarball.ts";
+import { exists } from "../oci/fs.ts";
 
 /** The Deno version the appliance ships (the one the project is developed on). */
 export const DENO_RUNTIME_VERSION = "2.9.5";
@@ -39,16 +40,6 @@ export function defaultCacheDir(env: Record<string, string | undefined> = Deno.e
   if (env.SATELLITE_IMAGE_CACHE) return env.SATELLITE_IMAGE_CACHE;
   const base = env.XDG_CACHE_HOME || join(env.HOME || "/tmp", ".cache");
   return join(base, "satellite-image");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 async function sha512Integrity(path: string): Promise<string> {

@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { parseCliFlags } from "./cli_args.ts";
 import { z } from "zod";
 import { RegistrationToken } from "../schemas/registration.ts";
@@ -76,13 +76,11 @@ export async function provisionImage(input: ProvisionInput): Promise<Provisioned
   const { image, token, groundControlUrl, out } = parseOrThrow(ProvisionInput, input, "provisioning input");
   const path = out ?? image;
   await Deno.mkdir(dirname(path) || ".", { recursive: true });
-  const partial = join(dirname(path) || ".", `.provision-${crypto.randomUUID()}.partial`);
-  const writer = await TarGzWriter.create(partial);
   const tokenBytes = new TextEncoder().encode(`${token}\n`);
   let sawConfig = false;
   let sawBootDir = false;
   let replacedToken = false;
-  try {
+  await TarGzWriter.writeAtomically(path, async (writer) => {
     for await (const entry of readTarGz(image)) {
       const name = safeEntryPath(entry.header.name);
       if (name === LAYOUT.satelliteConfig) {
@@ -115,14 +113,7 @@ export async function provisionImage(input: ProvisionInput): Promise<Provisioned
       }
       await writer.file(LAYOUT.token, tokenBytes, 0o600);
     }
-    await writer.close();
-    await Deno.rename(partial, path);
-  } catch (e) {
-    await writer.abort(e);
-    throw e;
-  } finally {
-    await Deno.remove(partial).catch(() => {});
-  }
+  });
   return { path, tokenDigest: sha256Digest(token), replacedToken };
 }
 

@@ -61,6 +61,28 @@ export class TarGzWriter {
     return new TarGzWriter(file, mtime);
   }
 
+  /**
+   * Writes `path` through a partial file beside it, renamed into place only when `fill` and the
+   * compression finish: a failed build or provisioning never leaves a half-written image behind.
+   */
+  static async writeAtomically(path: string, fill: (writer: TarGzWriter) => Promise<void>): Promise<void> {
+    const slash = path.lastIndexOf("/");
+    const partial = `${slash >= 0 ? path.slice(0, slash + 1) : ""}.${
+      path.slice(slash + 1)
+    }.partial-${crypto.randomUUID()}`;
+    const writer = await TarGzWriter.create(partial);
+    try {
+      await fill(writer);
+      await writer.close();
+      await Deno.rename(partial, path);
+    } catch (e) {
+      await writer.abort(e);
+      throw e;
+    } finally {
+      await Deno.remove(partial).catch(() => {});
+    }
+  }
+
   #header(name: string, size: number, type: TarHeader["type"], mode: number, linkname?: string): TarHeader {
     const header: TarHeader = {
       name,
