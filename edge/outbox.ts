@@ -45,6 +45,8 @@ export interface OutboxOptions<S extends z.ZodType = typeof OutboxEntry> {
   prefix?: Deno.KvKey;
   /** Entries per `send` call (default 100). */
   batchSize?: number;
+  /** A batch ends after an entry for which this is true (e.g. one status report per delivery). */
+  endsBatch?: (value: z.output<S>) => boolean;
   clock?: Clock;
   /** Uniform in [0, 1): jitter source (default `Math.random`). */
   random?: () => number;
@@ -101,6 +103,7 @@ export class Outbox<S extends z.ZodType = typeof OutboxEntry> implements AsyncDi
   readonly #metaKey: Deno.KvKey;
   readonly #entryPrefix: Deno.KvKey;
   readonly #batchSize: number;
+  readonly #endsBatch: ((value: z.output<S>) => boolean) | undefined;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #baseDelayMs: number;
@@ -117,6 +120,7 @@ export class Outbox<S extends z.ZodType = typeof OutboxEntry> implements AsyncDi
     this.#metaKey = [...prefix, "meta"];
     this.#entryPrefix = [...prefix, "entry"];
     this.#batchSize = Math.max(1, options.batchSize ?? 100);
+    this.#endsBatch = options.endsBatch;
     this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
     this.#baseDelayMs = options.baseDelayMs ?? 1_000;
@@ -177,13 +181,16 @@ export class Outbox<S extends z.ZodType = typeof OutboxEntry> implements AsyncDi
     let invalid = 0;
     let last = meta.head - 1;
     let current: { seq: number; parts: number; texts: string[] } | undefined;
+    let ended = false;
     const finish = () => {
       if (!current) return;
       last = current.seq;
       const parsed = current.texts.length === current.parts ? safeJson(current.texts.join("")) : undefined;
       const result = parsed === undefined ? undefined : this.#schema.safeParse(parsed.value);
-      if (result?.success) items.push({ seq: current.seq, value: result.data });
-      else invalid++;
+      if (result?.success) {
+        items.push({ seq: current.seq, value: result.data });
+        ended = this.#endsBatch?.(result.data) ?? false;
+      } else invalid++;
       current = undefined;
     };
     const iterator = this.kv.list<StoredPart>({
@@ -194,7 +201,7 @@ export class Outbox<S extends z.ZodType = typeof OutboxEntry> implements AsyncDi
       const seq = key[this.#entryPrefix.length] as number;
       if (current && current.seq !== seq) {
         finish();
-        if (items.length + invalid >= max) break;
+        if (items.length + invalid >= max || ended) break;
       }
       current ??= { seq, parts: value.parts, texts: [] };
       current.texts.push(value.text);

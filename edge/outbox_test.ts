@@ -167,3 +167,14 @@ Deno.test("a status report larger than one KV value round-trips in parts", async
   );
   outbox.kv.close();
 });
+
+Deno.test("endsBatch: a batch ends after each matching entry (one status report per delivery)", async () => {
+  await using tmp = await tempKvPath();
+  await using outbox = await Outbox.open(tmp.path, {
+    endsBatch: (entry) => entry.type === "event" && entry.event.message.endsWith("0"),
+  });
+  for (let n = 1; n <= 25; n++) await outbox.enqueue(event(n));
+  const batches: number[][] = [];
+  equal(await outbox.deliver((batch) => Promise.resolve(void batches.push(numbers(batch)))), 25);
+  deepStrictEqual(batches.map((b) => [b[0], b.at(-1)]), [[1, 10], [11, 20], [21, 25]]);
+});

@@ -1,9 +1,13 @@
 /**
  * Status reporting to Ground Control through the KV outbox: reports and events are queued first (so
  * nothing is lost while Ground Control or the uplink is down) and delivered in order with
- * `POST <gc>/api/device/status` and the device secret. Each delivery sends one report: the newest
- * queued snapshot, carrying every event queued with it. Ground Control's answer may rotate the
- * registry credentials.
+ * `POST <gc>/api/device/status` and the device secret. Every queued report is delivered, oldest
+ * first, each carrying the events queued before it (events queued after the last report travel with
+ * a fresh snapshot), and the outbox's dropped count. After a failed delivery the next attempt waits
+ * with exponential backoff and jitter (the outbox's policy), so a fleet coming back does not hit
+ * Ground Control at once. Ground Control's answer may rotate the registry credentials.
+ *
+ * The reporter's outbox should end batches at status entries ({@linkcode endsAtReport}).
  *
  * @example
  * ```ts
@@ -25,6 +29,17 @@ import { parseJsonOrThrow } from "../schemas/validate.ts";
 import type { Outbox, OutboxBatch } from "./outbox.ts";
 import type { OutboxEntry } from "../schemas/status.ts";
 import type { SatelliteEvent } from "./events.ts";
+
+/**
+ * `endsBatch` for the reporter's outbox: one report per delivery.
+ *
+ * @example
+ * ```ts
+ * import { Outbox } from "./outbox.ts";
+ * const outbox = new Outbox(await Deno.openKv(":memory:"), { endsBatch: endsAtReport });
+ * ```
+ */
+export const endsAtReport = (entry: OutboxEntry): boolean => entry.type === "status";
 
 /** Event kinds too chatty for Ground Control. */
 const LOCAL_ONLY = new Set(["sync.progress", "poll.done"]);
@@ -59,6 +74,10 @@ export class StatusReporter {
   delivered = 0;
   /** The last delivery failure, if the last attempt failed. */
   lastError: string | null = null;
+  /** Consecutive failed deliveries. */
+  failures = 0;
+  /** No delivery attempt before this time (ms since epoch) unless forced: backoff after failures. */
+  retryAt = 0;
 
   constructor(options: StatusReporterOptions) {
     this.#options = options;
@@ -97,24 +116,30 @@ export class StatusReporter {
   }
 
   /**
-   * Delivers what is queued (one attempt per batch; a failure leaves the queue for the next flush).
-   * Concurrent calls share one delivery. Returns the entries delivered.
+   * Delivers what is queued (one attempt per batch; a failure leaves the queue for the next flush and
+   * sets {@linkcode retryAt}; until then flushes are skipped unless `force`). Concurrent calls share
+   * one delivery. Returns the entries delivered.
    *
    * @example
    * ```ts
    * const n = await reporter.flush(AbortSignal.timeout(30_000));
    * ```
    */
-  flush(signal?: AbortSignal): Promise<number> {
+  flush(signal?: AbortSignal, options: { force?: boolean } = {}): Promise<number> {
     if (!this.#options.deviceSecret()) return Promise.resolve(0);
+    if (!options.force && !this.#flushing && Date.now() < this.retryAt) return Promise.resolve(0);
     this.#flushing ??= this.#options.outbox.deliver((batch) => this.#send(batch, signal), {
       maxAttempts: 1,
       signal,
     }).then((n) => {
       this.lastError = null;
+      this.failures = 0;
+      this.retryAt = 0;
       return n;
     }, (e) => {
       this.lastError = (e as Error).message;
+      this.failures++;
+      this.retryAt = Date.now() + this.#options.outbox.backoffMs(this.failures);
       return 0;
     }).finally(() => this.#flushing = undefined);
     return this.#flushing;

@@ -35,7 +35,7 @@ import { type LocalRegistryHandle, openLocalRegistry, serve, splitListen } from 
 import { Outbox } from "./outbox.ts";
 import { type PollOutcome, StatePoller } from "./poller.ts";
 import { Reconciler, type ReconcileResult } from "./reconcile.ts";
-import { StatusReporter } from "./reporter.ts";
+import { endsAtReport, StatusReporter } from "./reporter.ts";
 import { PollLoop } from "./schedule.ts";
 import { buildReport, diskFree, type SatelliteStatus, snapshotStatus } from "./status.ts";
 import { blobStats, redactConfig, redactIdentity, SatelliteMetrics } from "./telemetry.ts";
@@ -107,6 +107,7 @@ export class Satellite {
   #reporter: StatusReporter | undefined;
   #loop: PollLoop | undefined;
   #reportTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #converged = false;
   #init: Promise<Identity> | undefined;
   #diskFree: number | null = null;
@@ -125,7 +126,7 @@ export class Satellite {
     this.events = options.events ?? new EventLog();
     this.db = db;
     this.local = local;
-    this.outbox = new Outbox(db.kv, { limit: options.config.outboxLimit });
+    this.outbox = new Outbox(db.kv, { limit: options.config.outboxLimit, endsBatch: endsAtReport });
     this.#limiter = new BandwidthLimiter({ fetch: options.fetch, clock: options.clock });
     const { promise, resolve } = Promise.withResolvers<Identity>();
     this.registered = promise;
@@ -289,15 +290,35 @@ export class Satellite {
     clearTimeout(this.#reportTimer);
     if (this.#stop.signal.aborted || !this.#reporter) return;
     this.#reportTimer = setTimeout(() => {
-      this.#report().finally(() => this.#scheduleReports());
+      this.reportNow().finally(() => this.#scheduleReports());
     }, this.ota.reportIntervalSeconds * 1000);
   }
 
-  async #report(): Promise<void> {
+  /**
+   * Queues a status report now and tries to deliver it (subject to the backoff after failures).
+   *
+   * @example
+   * ```ts
+   * await satellite.reportNow();
+   * ```
+   */
+  async reportNow(): Promise<void> {
     if (!this.#reporter) return;
     this.#diskFree = await diskFree(this.config.dataDir);
     await this.#reporter.queueReport(buildReport(this.status())).catch(() => {});
-    await this.#reporter.flush(this.#stop.signal);
+    await this.#deliver();
+  }
+
+  /** Delivers; after a failure, retries at the reporter's backoff time (not only at the next report). */
+  async #deliver(): Promise<void> {
+    const reporter = this.#reporter!;
+    await reporter.flush(this.#stop.signal);
+    clearTimeout(this.#retryTimer);
+    if (reporter.failures === 0 || this.#stop.signal.aborted) return;
+    this.#retryTimer = setTimeout(
+      () => this.#track(this.#deliver()),
+      Math.max(0, reporter.retryAt - Date.now()),
+    );
   }
 
   #applyOta(next: OtaConfig): void {
@@ -393,7 +414,7 @@ export class Satellite {
       requests: outcome.requests,
       changed: outcome.changed,
     });
-    if (outcome.refused.length > 0) this.#track(this.#report().catch(() => {}));
+    if (outcome.refused.length > 0) this.#track(this.reportNow().catch(() => {}));
     return { outcome, started };
   }
 
@@ -414,7 +435,7 @@ export class Satellite {
     this.#converged = reconcile.converged && complete;
     if (this.#converged) this.lastSuccessAt = Date.now();
     this.lastError = reconcile.failed > 0 ? `${reconcile.failed} artifact(s) failed to sync` : null;
-    this.#track(this.#report().catch(() => {}));
+    this.#track(this.reportNow().catch(() => {}));
     return reconcile;
   }
 
@@ -443,7 +464,7 @@ export class Satellite {
 
   /** Flushes queued status to Ground Control now (tests, `sync --once`). */
   flushStatus(): Promise<number> {
-    return this.#reporter?.flush(this.#stop.signal) ?? Promise.resolve(0);
+    return this.#reporter?.flush(this.#stop.signal, { force: true }) ?? Promise.resolve(0);
   }
 
   /**
@@ -457,6 +478,7 @@ export class Satellite {
   async stop(): Promise<void> {
     this.#stop.abort(new Error("satellite stopping"));
     clearTimeout(this.#reportTimer);
+    clearTimeout(this.#retryTimer);
     await this.#loop?.stop();
     await Promise.allSettled([this.#pollChain, this.#reconcile.running, ...this.#background]);
     await this.#metricsServer?.close();

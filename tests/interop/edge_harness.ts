@@ -24,7 +24,12 @@ const ADMIN = "edge-e2e-admin-token-0123456789";
 export interface World extends AsyncDisposable {
   central: Distribution;
   proxy: FaultProxy;
+  /** The Ground Control running now (replaced by {@linkcode World.startGroundControl}). */
   gc: Awaited<ReturnType<typeof startGroundControl>>;
+  /** Stops Ground Control (its KV file stays when `dataPath` was given). */
+  stopGroundControl(): Promise<void>;
+  /** Starts Ground Control again on the same port and data path. */
+  startGroundControl(): Promise<void>;
   /** Calls Ground Control's admin API; throws on a non-2xx answer. */
   api(method: string, path: string, body?: unknown): Promise<unknown>;
   /** PUTs a group and waits until its state is published. */
@@ -42,6 +47,12 @@ export interface World extends AsyncDisposable {
   /** A satellite config for a fresh data dir with a built-in registry on a free port. */
   satelliteConfig(dataDir: string, token: string, extra?: Record<string, unknown>): SatelliteConfig;
   close(): Promise<void>;
+}
+
+/** Options for {@linkcode startWorld}. */
+export interface WorldOptions {
+  /** Keep Ground Control's KV in this file (and on one fixed port), so it can be restarted. */
+  dataPath?: string;
 }
 
 /**
@@ -74,17 +85,21 @@ export async function until(
  * await world.close();
  * ```
  */
-export async function startWorld(): Promise<World> {
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const central = await startDistribution();
   const proxy = await startProxy(central.url);
-  const gc = await startGroundControl({
-    listen: "127.0.0.1:0",
-    dataPath: ":memory:",
-    registry: { url: central.url, publicUrl: proxy.url },
-    adminToken: ADMIN,
-    reportIntervalSeconds: 5,
-    rateLimits: { device: { ratePerSecond: 50, burst: 100 }, admin: { ratePerSecond: 500, burst: 1000 } },
-  }, { logLevel: "error", publishRetryBaseMs: 50 });
+  const listen = `127.0.0.1:${options.dataPath ? freePort() : 0}`;
+  const start = () =>
+    startGroundControl({
+      listen,
+      dataPath: options.dataPath ?? ":memory:",
+      registry: { url: central.url, publicUrl: proxy.url },
+      adminToken: ADMIN,
+      reportIntervalSeconds: 5,
+      rateLimits: { device: { ratePerSecond: 50, burst: 100 }, admin: { ratePerSecond: 500, burst: 1000 } },
+    }, { logLevel: "error", publishRetryBaseMs: 50 });
+  let gc = await start();
+  let running = true;
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${gc.url}${path}`, {
       method,
@@ -96,14 +111,25 @@ export async function startWorld(): Promise<World> {
     return text ? JSON.parse(text) : null;
   };
   const close = async () => {
-    await gc.close().catch(() => {});
+    if (running) await gc.close().catch(() => {});
     await proxy.stop().catch(() => {});
     await central.stop();
   };
   return {
     central,
     proxy,
-    gc,
+    get gc() {
+      return gc;
+    },
+    async stopGroundControl() {
+      if (running) await gc.close();
+      running = false;
+    },
+    async startGroundControl() {
+      if (running) return;
+      gc = await start();
+      running = true;
+    },
     api,
     async putGroup(name, artifacts) {
       await api("PUT", `/api/groups/${name}`, { artifacts });
