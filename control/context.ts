@@ -45,4 +45,6 @@ export interface ControlContext {
   registryPublicHost: string;
   /** Base URL of the central registry as satellites reach it. */
   registryPublicUrl: string;
+  /** How satellites reach Ground Control (config `publicUrl`, else the listen URL once bound). */
+  publicUrl: string;
 }

@@ -147,12 +147,14 @@ export async function startGroundControl(
       })),
       registryPublicHost,
       registryPublicUrl,
+      publicUrl: config.publicUrl ?? "",
     };
     const app = createApp(context);
     const server = Deno.serve({ ...listenParts(config.listen), onListen: () => {} }, app.fetch);
     const { hostname, port } = server.addr;
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
     const url = `http://${host}:${port}`;
+    context.publicUrl = (config.publicUrl ?? url).replace(/\/+$/, "");
     const resumed = await publisher.resumeDirty();
     log("info", "ground control listening", { url, namespace: config.registry.namespace, resumed });
     let closed = false;

@@ -142,6 +142,9 @@ Deno.test("groups/sync stores Harbor's adapter payload unchanged: source reposit
   const answer =
     expectStatus(await h.admin("POST", "/api/groups/sync", { ...fixture, group: "edge-eu" }), 200).body;
   assert(answer.name === "edge-eu" && answer.published.seq === 1, "not stored/published");
+  const resent =
+    expectStatus(await h.admin("POST", "/api/groups/sync", { ...fixture, group: "edge-eu" }), 200).body;
+  assert(resent.published.seq === 1, "an unchanged state was published again");
   const { envelope } = await readState(h, "group", "edge-eu");
   const sent = fixture.artifacts.map((a: { repository: string; digest: string }) =>
     `${a.repository}@${a.digest}`

@@ -14,7 +14,7 @@ async function setupSatellite(h: Harness, name = "shop-1", extra: Record<string,
     200,
   );
   return expectStatus(await h.admin("POST", "/api/satellites", { name, groups: ["stores"], ...extra }), 201)
-    .body as { token: string; expiresAt: string };
+    .body as { token: string; expiresAt: string; groundControlUrl: string };
 }
 
 const ztr = (h: Harness, token: string) => h.request("POST", "/ztr", { token, device: { hostname: "box" } });
@@ -26,7 +26,8 @@ Deno.test("ZTR race: of 40 concurrent exchanges of one token exactly one wins", 
   await using h = await startHarness({
     config: { rateLimits: { registration: { ratePerSecond: 1, burst: 100 } } },
   });
-  const { token } = await setupSatellite(h);
+  const { token, groundControlUrl } = await setupSatellite(h);
+  assert(groundControlUrl === h.gc.url, `groundControlUrl ${groundControlUrl}`);
   const answers = await Promise.all(Array.from({ length: 40 }, () => ztr(h, token)));
   const ok = answers.filter((a) => a.status === 200);
   assert(ok.length === 1, `${ok.length} winners: ${answers.map((a) => a.status).join(",")}`);
@@ -152,4 +153,25 @@ Deno.test("rate limits are per credential: one device's burst does not throttle 
   assert(Number(limited.headers.get("retry-after")) >= 1, "no Retry-After");
   expectStatus(await report(h, secretB, statusReport("shop-b")), 200, "b throttled by a");
   expectStatus(await h.admin("DELETE", "/api/groups/stores"), 409, "group in use");
+});
+
+Deno.test("device events in a status report reach the log", async () => {
+  const lines: { message: string; fields?: Record<string, unknown> }[] = [];
+  await using h = await startHarness({
+    start: { log: (_level, message, fields) => lines.push({ message, fields }) },
+  });
+  const { token } = await setupSatellite(h);
+  const { deviceSecret } = expectStatus(await ztr(h, token), 200).body;
+  const body = {
+    ...statusReport("shop-1"),
+    events: [{ at: "2025-01-31T12:00:00Z", kind: "sync.failed", message: "blob digest mismatch" }],
+    dropped: 4,
+  };
+  expectStatus(await report(h, deviceSecret, body), 200);
+  const event = lines.find((l) => l.message === "device event: sync.failed");
+  assert(
+    event?.fields?.satellite === "shop-1" && event.fields.event === "blob digest mismatch",
+    "event not logged",
+  );
+  assert(lines.some((l) => l.fields?.droppedOnDevice === 4), "dropped count not logged");
 });

@@ -14,7 +14,7 @@ import { z } from "zod";
 import { GroupName, GroupState } from "./group_state.ts";
 import { Digest, RepositoryName, Tag } from "./oci.ts";
 import { BasicCredentials, ListenAddress } from "./satellite_config.ts";
-import { OtaConfig } from "./satellite_state.ts";
+import { LogLevel, OtaConfig } from "./satellite_state.ts";
 import { AppliedStates, ArtifactCounts } from "./status.ts";
 import { DeviceInfo } from "./registration.ts";
 
@@ -86,6 +86,8 @@ export const ControlConfig = z.object({
    * concurrent pushes (so registering 10,000 devices does not wait on 10,000 pushes one by one).
    */
   publishConcurrency: z.number().int().min(1).max(64).default(8),
+  /** Lowest log level written. */
+  logLevel: LogLevel.default("info"),
 });
 /** Ground Control configuration. */
 export type ControlConfig = z.infer<typeof ControlConfig>;
@@ -234,6 +236,8 @@ export const RegistrationTokenResponse = z.object({
   satellite: SatelliteName,
   token: z.string(),
   expiresAt: Timestamp,
+  /** Where the device exchanges the token (`POST <url>/ztr`): what provisioning writes next to it. */
+  groundControlUrl: z.string().optional(),
 });
 /** A registration token response. */
 export type RegistrationTokenResponse = z.infer<typeof RegistrationTokenResponse>;

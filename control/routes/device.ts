@@ -13,7 +13,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { ZtrRequest, ZtrResponse } from "../../schemas/registration.ts";
-import { StatusReport, StatusResponse } from "../../schemas/status.ts";
+import { type StatusEvent, StatusReport, StatusResponse } from "../../schemas/status.ts";
 import type { ControlContext } from "../context.ts";
 import { deviceAuth, enforceRateLimit } from "../http/auth.ts";
 import { ApiProblem } from "../http/errors.ts";
@@ -50,6 +50,28 @@ async function firstStatePushed(ctx: ControlContext, name: string): Promise<void
   const push = ctx.publisher.publish("satellite", name).catch(() => null);
   await Promise.race([push, new Promise((r) => timer = setTimeout(r, FIRST_PUSH_WAIT_MS))]);
   clearTimeout(timer);
+}
+
+/** Events logged per report; the rest are counted (a report may carry a long offline backlog). */
+const MAX_EVENTS_LOGGED = 100;
+
+/** Device events go to the log, where operators' log pipelines pick them up. */
+function logEvents(ctx: ControlContext, satellite: string, events: StatusEvent[], dropped: number): void {
+  for (const event of events.slice(0, MAX_EVENTS_LOGGED)) {
+    ctx.log("info", `device event: ${event.kind}`, {
+      satellite,
+      at: event.at,
+      event: event.message,
+      data: event.data,
+    });
+  }
+  if (events.length > MAX_EVENTS_LOGGED || dropped > 0) {
+    ctx.log("warn", "device events not shown", {
+      satellite,
+      unlogged: Math.max(0, events.length - MAX_EVENTS_LOGGED),
+      droppedOnDevice: dropped,
+    });
+  }
 }
 
 /** The one answer for every token that does not redeem: no hint whether unknown, used or expired. */
@@ -131,6 +153,7 @@ export function deviceRoutes(ctx: ControlContext): ControlApp {
       },
     });
     ctx.metrics.statusReports.inc();
+    logEvents(ctx, sat.name, report.events, report.dropped);
     const credentials = await ctx.credentials.rotate(sat, now);
     return c.json({ desired: desiredFor(sat, groups), ...(credentials ? { credentials } : {}) }, 200);
   });

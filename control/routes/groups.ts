@@ -85,6 +85,11 @@ const deleteGroup = createRoute({
 });
 
 async function storeAndPublish(ctx: ControlContext, name: string, state: GroupState) {
+  const current = await ctx.store.getGroup(name);
+  // Harbor's adapter resends unchanged states; a new seq would make every satellite refetch.
+  if (current?.published.digest && JSON.stringify(current.state) === JSON.stringify(state)) {
+    return groupView(ctx, current);
+  }
   await ctx.store.putGroup(name, state, ctx.clock());
   await ctx.publisher.publish("group", name).catch((e) =>
     ctx.log("warn", "group stored; its state push failed and will be retried", {

@@ -176,7 +176,7 @@ export function satelliteRoutes(ctx: ControlContext): ControlApp {
     // Not awaited: provisioning thousands of satellites must not wait on a push each. The state
     // is normally out long before the device registers; `POST /ztr` waits for it if not.
     publishQuietly(ctx, body.name);
-    return c.json({ satellite: body.name, token, expiresAt }, 201);
+    return c.json({ satellite: body.name, token, expiresAt, groundControlUrl: ctx.publicUrl }, 201);
   });
 
   app.openapi(list, async (c) => {
@@ -236,7 +236,7 @@ export function satelliteRoutes(ctx: ControlContext): ControlApp {
       }
       throw ApiProblem.notFound("satellite", name, "path.name");
     }
-    return c.json({ satellite: name, token, expiresAt }, 201);
+    return c.json({ satellite: name, token, expiresAt, groundControlUrl: ctx.publicUrl }, 201);
   });
 
   return app;
