@@ -38,6 +38,8 @@ interface GroupHead extends GroupSummary {
 const MAX_ATTEMPTS = 50;
 
 const SAT = "sat";
+/** Satellite records kept in memory at most (a fleet larger than this just reads more from disk). */
+const SAT_CACHE_MAX = 200_000;
 /** Status records per commit in {@linkcode KvStore.recordSeenMany}. */
 const SEEN_PER_COMMIT = 100;
 
@@ -52,6 +54,14 @@ const SEEN_PER_COMMIT = 100;
  */
 export class KvStore implements ControlStore {
   readonly #kv: Deno.Kv;
+  /**
+   * Read-through cache of satellite records for the status hot path. Sound because one process
+   * owns a KV file: every write of a satellite below drops its entry after the commit and bumps its
+   * generation, so a read that raced a write is not cached. Records handed out are shared: callers
+   * copy, never mutate (as the routes do with spreads).
+   */
+  readonly #satCache = new Map<string, SatelliteRecord>();
+  readonly #satGeneration = new Map<string, number>();
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -164,11 +174,21 @@ export class KvStore implements ControlStore {
     if (record.tokenHash) {
       op.set(["token", record.tokenHash], { satellite: record.name, expiresAt: tokenExpiresAt });
     }
-    return (await op.commit()).ok;
+    const ok = (await op.commit()).ok;
+    this.#invalidate(record.name);
+    return ok;
   }
 
   async getSatellite(name: string): Promise<SatelliteRecord | null> {
-    return (await this.#kv.get<SatelliteRecord>([SAT, name])).value;
+    const hit = this.#satCache.get(name);
+    if (hit) return hit;
+    const generation = this.#satGeneration.get(name) ?? 0;
+    const value = (await this.#kv.get<SatelliteRecord>([SAT, name])).value;
+    if (value && (this.#satGeneration.get(name) ?? 0) === generation) {
+      if (this.#satCache.size >= SAT_CACHE_MAX) this.#satCache.clear();
+      this.#satCache.set(name, value);
+    }
+    return value;
   }
 
   async listSatellites(): Promise<SatelliteRecord[]> {
@@ -229,7 +249,9 @@ export class KvStore implements ControlStore {
         .set([SAT, current.name], next)
         .set(["secret", request.deviceSecretHash], current.name);
       if (current.deviceSecretHash) op.delete(["secret", current.deviceSecretHash]);
-      if ((await op.commit()).ok) return next;
+      const ok = (await op.commit()).ok;
+      this.#invalidate(current.name);
+      if (ok) return next;
     }
     return null;
   }
@@ -295,7 +317,9 @@ export class KvStore implements ControlStore {
       const current = await this.#kv.get<{ published: PublishRecord }>(key);
       if (!current.value || current.value.published.seq >= push.seq) return;
       const next = { ...current.value, published: push };
-      if ((await this.#kv.atomic().check(current).set(key, next).commit()).ok) return;
+      const ok = (await this.#kv.atomic().check(current).set(key, next).commit()).ok;
+      if (kind === "satellite") this.#invalidate(name);
+      if (ok) return;
     }
     throw new Error(`could not record the push of ${kind} ${name}: too much contention`);
   }
@@ -312,8 +336,14 @@ export class KvStore implements ControlStore {
   }
 
   close(): Promise<void> {
+    this.#satCache.clear();
     this.#kv.close();
     return Promise.resolve();
+  }
+
+  #invalidate(name: string): void {
+    this.#satCache.delete(name);
+    this.#satGeneration.set(name, (this.#satGeneration.get(name) ?? 0) + 1);
   }
 
   async #withState(head: GroupHead): Promise<GroupRecord> {
@@ -335,7 +365,9 @@ export class KvStore implements ControlStore {
       const planned = plan(entry.value);
       if (!planned) return null;
       const op = planned.op(this.#kv.atomic().check(entry).set([SAT, name], planned.next));
-      if ((await op.commit()).ok) return planned.next;
+      const ok = (await op.commit()).ok;
+      this.#invalidate(name);
+      if (ok) return planned.next;
     }
     throw new Error(`could not update satellite ${name}: too much contention`);
   }
