@@ -8,6 +8,8 @@
  * 2. No-op poll with 500 artifacts in 3 groups: HTTP requests per poll (counted at the proxy) and ms
  *    per poll. Target: 1 + groups requests, < 20 ms.
  * 3. Peak RSS (VmHWM) of a satellite child process while it syncs >= 1 GiB. Target <= 120 MB.
+ *    Measured twice in one run: with V8's defaults and with the `--v8-flags` of
+ *    `systemd/satellite.service` (what ships; override with `BENCH_V8_FLAGS`), printing the ratio.
  *
  * @example
  * ```ts
@@ -142,8 +144,15 @@ async function noopPoll(world: World): Promise<{ requests: number; ms: number; p
   }
 }
 
-async function peakRss(world: World): Promise<{ vmHwmMiB: number; bytes: number; ms: number }> {
-  const images: { repository: string; tag: string; image: BuiltImage }[] = [];
+/** The `--v8-flags=...` the systemd unit runs the satellite with (so the bench measures what ships). */
+async function unitV8Flags(): Promise<string | undefined> {
+  const unit = await Deno.readTextFile(new URL("../systemd/satellite.service", import.meta.url));
+  return unit.match(/^ExecStart=.*?--v8-flags=(\S+)/m)?.[1];
+}
+
+/** 4 images of 2 x 130 MiB uncompressed layers (1.02 GiB) in the central registry and a group. */
+async function rssFixture(world: World) {
+  const images: { repository: string; mediaType: string }[] = [];
   let bytes = 0;
   for (let i = 0; i < 4; i++) {
     const image = await buildImage({
@@ -152,12 +161,23 @@ async function peakRss(world: World): Promise<{ vmHwmMiB: number; bytes: number;
       layers: [{ randomBytes: 130 * MiB }, { randomBytes: 130 * MiB }],
     });
     await pushImages(world.central.host, [{ repository: `rss/app${i}`, tag: "1", image }]);
-    images.push({ repository: `rss/app${i}`, tag: "1", image: { ...image, blobs: new Map() } });
+    images.push({ repository: `rss/app${i}`, mediaType: image.mediaType });
     bytes += image.layerBytes;
   }
-  await world.putGroup("rss", images.map((i) => ({ repository: i.repository, tags: [i.tag] })));
+  await world.putGroup("rss", images.map((i) => ({ repository: i.repository, tags: ["1"] })));
+  return { images, bytes };
+}
+
+let rssRuns = 0;
+
+/** Peak RSS of a fresh satellite child process (own data dir) syncing the fixture. */
+async function peakRss(
+  world: World,
+  fixture: Awaited<ReturnType<typeof rssFixture>>,
+  v8Flags?: string,
+): Promise<{ vmHwmMiB: number; idleMiB: number; bytes: number; ms: number }> {
   const dataDir = await Deno.makeTempDir({ prefix: "bench-rss-" });
-  const token = await world.createSatellite("bench-rss", ["rss"], { concurrency: 4 });
+  const token = await world.createSatellite(`bench-rss-${rssRuns++}`, ["rss"], { concurrency: 4 });
   const config = world.satelliteConfig(dataDir, token);
   const configPath = `${dataDir}.json`;
   await Deno.writeTextFile(configPath, JSON.stringify({ ...config, logLevel: "error" }));
@@ -166,7 +186,7 @@ async function peakRss(world: World): Promise<{ vmHwmMiB: number; bytes: number;
     args: [
       "run",
       "-A",
-      ...(Deno.env.get("BENCH_V8_FLAGS") ? [`--v8-flags=${Deno.env.get("BENCH_V8_FLAGS")}`] : []),
+      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
       "edge/main.ts",
       "run",
       "--config",
@@ -178,12 +198,16 @@ async function peakRss(world: World): Promise<{ vmHwmMiB: number; bytes: number;
     stderr: "null",
   }).spawn();
   const started = performance.now();
+  const vm = async (field: string) => {
+    const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+    return Number(status.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? NaN) / 1024;
+  };
   try {
     await until("1 GiB synced", async () => {
-      for (const { repository, image } of images) {
+      for (const { repository, mediaType } of fixture.images) {
         const res = await fetch(`http://${listen}/v2/${repository}/manifests/1`, {
           method: "HEAD",
-          headers: { accept: image.mediaType },
+          headers: { accept: mediaType },
         })
           .catch(() => null);
         if (res?.status !== 200) return false;
@@ -191,9 +215,9 @@ async function peakRss(world: World): Promise<{ vmHwmMiB: number; bytes: number;
       return true;
     }, 600_000);
     const ms = performance.now() - started;
-    const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
-    const kb = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? NaN);
-    return { vmHwmMiB: kb / 1024, bytes, ms };
+    const vmHwmMiB = await vm("VmHWM");
+    await new Promise((r) => setTimeout(r, 3000));
+    return { vmHwmMiB, idleMiB: await vm("VmRSS"), bytes: fixture.bytes, ms };
   } finally {
     child.kill("SIGTERM");
     await child.status;
@@ -202,12 +226,30 @@ async function peakRss(world: World): Promise<{ vmHwmMiB: number; bytes: number;
   }
 }
 
+/** Peak RSS with V8's defaults vs with the unit's V8 flags (or `BENCH_V8_FLAGS`), in one run. */
+async function rssFigures(world: World): Promise<string> {
+  const fixture = await rssFixture(world);
+  const flags = Deno.env.get("BENCH_V8_FLAGS") ?? await unitV8Flags();
+  const base = await peakRss(world, fixture);
+  const tuned = flags ? await peakRss(world, fixture, flags) : undefined;
+  const line = (r: typeof base) =>
+    `VmHWM ${r.vmHwmMiB.toFixed(0)} MiB (after: ${r.idleMiB.toFixed(0)} MiB), ${(r.ms / 1000).toFixed(1)} s`;
+  return `peak RSS syncing ${
+    (fixture.bytes / 1024 / MiB).toFixed(2)
+  } GiB in a child process (target <= 120 MB):\n` +
+    `  V8 defaults: ${line(base)}\n` +
+    (tuned
+      ? `  --v8-flags=${flags} (systemd unit): ${line(tuned)}; ratio ${
+        (tuned.vmHwmMiB / base.vmHwmMiB).toFixed(2)
+      }, time ratio ${(tuned.ms / base.ms).toFixed(2)}`
+      : "  (no --v8-flags in systemd/satellite.service)");
+}
+
 if (import.meta.main) {
   await using world = await startWorld();
   const only = Deno.env.get("BENCH_ONLY");
   if (only === "rss") {
-    const rss = await peakRss(world);
-    console.log(`VmHWM ${rss.vmHwmMiB.toFixed(0)} MiB, ${(rss.ms / 1000).toFixed(1)} s`);
+    console.log(await rssFigures(world));
     Deno.exit(0);
   }
   const cold = await coldSync(world);
@@ -230,11 +272,5 @@ if (import.meta.main) {
     } requests/poll (target 4), ` +
       `${noop.ms.toFixed(1)} ms/poll (target < 20)`,
   );
-  const rss = await peakRss(world);
-  console.log(
-    `peak RSS syncing ${(rss.bytes / 1024 / MiB).toFixed(2)} GiB in a child process: VmHWM ${
-      rss.vmHwmMiB.toFixed(0)
-    } MiB ` +
-      `(target <= 120 MB), ${(rss.ms / 1000).toFixed(1)} s`,
-  );
+  console.log(await rssFigures(world));
 }
