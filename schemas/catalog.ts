@@ -11,9 +11,18 @@
  */
 import type { z } from "zod";
 import { BandwidthPolicy } from "./bandwidth.ts";
+import {
+  ControlConfig,
+  CreateSatelliteRequest,
+  FleetOverview,
+  GroupSyncRequest,
+  PatchSatelliteRequest,
+  PutGroupRequest,
+} from "./control.ts";
 import { GroupState } from "./group_state.ts";
 import { SatelliteConfig } from "./satellite_config.ts";
 import { OtaConfig, SatelliteState, StateEnvelope } from "./satellite_state.ts";
+import { ZtrRequest, ZtrResponse } from "./registration.ts";
 import { StatusReport, StatusResponse } from "./status.ts";
 
 /** Schema name (the JSON file's base name) to zod schema. */
@@ -26,4 +35,12 @@ export const catalog: Record<string, z.ZodType> = {
   "satellite-config": SatelliteConfig,
   "status-report": StatusReport,
   "status-response": StatusResponse,
+  "ztr-request": ZtrRequest,
+  "ztr-response": ZtrResponse,
+  "ground-control-config": ControlConfig,
+  "put-group-request": PutGroupRequest,
+  "group-sync-request": GroupSyncRequest,
+  "create-satellite-request": CreateSatelliteRequest,
+  "patch-satellite-request": PatchSatelliteRequest,
+  "fleet-overview": FleetOverview,
 };
