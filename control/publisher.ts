@@ -19,8 +19,7 @@
 import { packState, publishState, stateRepository } from "../state/artifact.ts";
 import type { SigningKey } from "../state/keys.ts";
 import type { StateEnvelope } from "../schemas/satellite_state.ts";
-import { EMPTY_DESCRIPTOR } from "../oci/media_types.ts";
-import type { DeletableImageTarget, ImageTarget } from "../oci/types.ts";
+import type { DeletableImageTarget } from "../oci/types.ts";
 import type { ControlStore, PublishRecord, StateKind } from "./store/types.ts";
 
 /** What the publisher needs from a registry (RegistryClient provides it). */
@@ -61,32 +60,6 @@ export function stateReference(host: string, namespace: string, kind: StateKind,
 }
 
 /**
- * The registry as state pushes see it. State blobs are tiny and the layer is new on every push (it
- * holds the seq), so asking first (`HEAD`) costs about as much as uploading: `hasBlob` says no, and
- * the shared empty config is mounted from a repository that already holds it (one request instead
- * of three; the client falls back to an upload when the mount is refused).
- *
- * @example
- * ```ts
- * declare const registry: StateRegistry;
- * const target = stateTarget(registry, () => "satellite/group-state/stores");
- * ```
- */
-export function stateTarget(registry: StateRegistry, mountSource: () => string | undefined): ImageTarget {
-  return {
-    hasBlob: () => Promise.resolve(false),
-    putBlob: (repository, descriptor, stream, options) =>
-      registry.putBlob(repository, descriptor, stream, {
-        ...options,
-        mountFrom: descriptor.digest === EMPTY_DESCRIPTOR.digest ? mountSource() : undefined,
-      }),
-    hasManifest: (repository, digest, signal) => registry.hasManifest(repository, digest, signal),
-    putManifest: (repository, reference, manifest, signal) =>
-      registry.putManifest(repository, reference, manifest, signal),
-  };
-}
-
-/**
  * Coalescing, bounded, retrying publisher of state artifacts.
  *
  * @example
@@ -106,11 +79,9 @@ export class StatePublisher {
   #closed = false;
   /** A state repository known to hold the empty config blob (mount source). */
   #mountSource: string | undefined;
-  readonly #target: ImageTarget;
 
   constructor(options: PublisherOptions) {
     this.#o = options;
-    this.#target = stateTarget(options.registry, () => this.#mountSource);
   }
 
   /** Pushes the current state of `name` (resolves with the push; null when the record is gone). */
@@ -227,7 +198,7 @@ export class StatePublisher {
       : { kind: "group", name, seq, issuedAt, state: { ...record.state, group: name } };
     const packed = await packState(envelope, key);
     const repository = stateRepository(namespace, kind, name);
-    await publishState(this.#target, repository, packed);
+    await publishState(this.#o.registry, repository, packed, { mountFrom: this.#mountSource });
     this.#mountSource = repository;
     const push = { seq, digest: packed.manifest.digest, revision: record.revision };
     await store.markPublished(kind, name, push);

@@ -121,36 +121,46 @@ export async function packState(envelope: StateEnvelope, key: SigningKey): Promi
   };
 }
 
+/** Options for {@linkcode publishState}. */
+export interface PublishStateOptions {
+  /**
+   * A repository known to hold the shared empty config blob: it is mounted from there (one request)
+   * instead of asked for and uploaded; the target falls back to an upload when the mount is refused.
+   */
+  mountFrom?: string;
+}
+
 /**
  * Pushes a packed state: config and layer blobs, then the manifest under its immutable version tag,
  * then `latest` (so a reader never sees `latest` point at a manifest whose blobs are missing).
+ * The layer holds the seq, so it is new on every push and is uploaded without asking first.
  *
  * @example
  * ```ts
  * declare const target: import("../oci/types.ts").ImageTarget;
  * declare const packed: PackedState;
- * await publishState(target, "satellite/group-state/g", packed);
+ * await publishState(target, "satellite/group-state/g", packed, { mountFrom: "satellite/group-state/h" });
  * ```
  */
 export async function publishState(
   target: ImageTarget,
   repository: string,
   packed: PackedState,
+  options: PublishStateOptions = {},
 ): Promise<void> {
+  const stream = (bytes: Uint8Array) => new Blob([bytes as BlobPart]).stream();
   const empty = new TextEncoder().encode("{}");
-  for (
-    const [digest, bytes] of [[EMPTY_DESCRIPTOR.digest, empty], [
-      sha256Digest(packed.layer),
-      packed.layer,
-    ]] as const
-  ) {
-    if (await target.hasBlob(repository, digest)) continue;
-    await target.putBlob(
-      repository,
-      { digest, size: bytes.byteLength },
-      new Blob([bytes as BlobPart]).stream(),
-    );
+  const emptyDesc = { digest: EMPTY_DESCRIPTOR.digest, size: empty.byteLength };
+  if (options.mountFrom && options.mountFrom !== repository) {
+    await target.putBlob(repository, emptyDesc, stream(empty), { mountFrom: options.mountFrom });
+  } else if (!(await target.hasBlob(repository, emptyDesc.digest))) {
+    await target.putBlob(repository, emptyDesc, stream(empty));
   }
+  await target.putBlob(
+    repository,
+    { digest: sha256Digest(packed.layer), size: packed.layer.byteLength },
+    stream(packed.layer),
+  );
   await target.putManifest(repository, versionTag(packed.envelope.seq), packed.manifest);
   await target.putManifest(repository, "latest", packed.manifest);
 }
