@@ -81,7 +81,7 @@ export interface StatePollerOptions {
  * ```
  */
 export class StatePoller {
-  readonly #options: StatePollerOptions;
+  #options: StatePollerOptions;
   #satellite: AppliedSatelliteRecord | null = null;
   #groups = new Map<string, AppliedGroup>();
   /** Highest signed seq ever accepted per group name, including groups left since (rollback guard). */
@@ -106,6 +106,19 @@ export class StatePoller {
     this.#satellite = applied.satellite;
     this.#groups = applied.groups;
     this.#highestSeq = applied.highestSeq;
+  }
+
+  /**
+   * Replaces the registry client (after the registry credentials rotated).
+   *
+   * @example
+   * ```ts
+   * declare const client: StateRegistry;
+   * poller.setRegistry(client);
+   * ```
+   */
+  setRegistry(registry: StateRegistry): void {
+    this.#options = { ...this.#options, registry };
   }
 
   /** The satellite state in force. */

@@ -263,7 +263,9 @@ export class Satellite {
       events: this.events,
       collectGarbage: this.local.collectGarbage,
     });
-    this.#converged = this.#reconciler.isConverged(desiredSet(this.#poller.groups.values()));
+    // Nothing is converged before a satellite state is known.
+    this.#converged = this.#poller.satellite !== null &&
+      this.#reconciler.isConverged(desiredSet(this.#poller.groups.values()));
     this.#resolveRegistered(identity);
     return identity;
   }
@@ -283,6 +285,8 @@ export class Satellite {
     await this.init();
     this.#loop = new PollLoop(() => this.#pollAndKick(), this.ota.poll);
     this.#loop.start();
+    // Report once at start: Ground Control sees the device at once (and may rotate credentials).
+    this.#track(this.reportNow());
     this.#scheduleReports();
   }
 
@@ -344,7 +348,11 @@ export class Satellite {
     this.identity = { ...this.identity, registry: { ...this.identity.registry, credentials: rotated } };
     redactIdentity(this.identity);
     await saveIdentity(this.db, this.identity);
-    this.#reconciler?.setSource(this.#clients(this.identity).data);
+    const clients = this.#clients(this.identity);
+    this.#poller?.setRegistry(clients.state);
+    this.#reconciler?.setSource(clients.data);
+    // Polls may have been failing with the old credentials: try the new ones now.
+    if (this.#loop) this.#track(this.#pollAndKick());
     this.events.emit(
       "info",
       "credentials.rotated",
@@ -432,10 +440,14 @@ export class Satellite {
         signal,
       });
     }, { signal: this.#stop.signal });
+    const was = this.#converged;
     this.#converged = reconcile.converged && complete;
     if (this.#converged) this.lastSuccessAt = Date.now();
     this.lastError = reconcile.failed > 0 ? `${reconcile.failed} artifact(s) failed to sync` : null;
-    this.#track(this.reportNow().catch(() => {}));
+    // Report what changed (not every no-op retry while some state is unknown).
+    if (reconcile.synced + reconcile.failed + reconcile.removed > 0 || was !== this.#converged) {
+      this.#track(this.reportNow());
+    }
     return reconcile;
   }
 

@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import type { CredentialsProvider } from "../../control/credentials.ts";
 import { startGroundControl } from "../../control/main.ts";
 import { SatelliteConfig } from "../../schemas/satellite_config.ts";
 import { type Distribution, startDistribution } from "../support/distribution.ts";
@@ -53,6 +54,10 @@ export interface World extends AsyncDisposable {
 export interface WorldOptions {
   /** Keep Ground Control's KV in this file (and on one fixed port), so it can be restarted. */
   dataPath?: string;
+  /** Basic auth on the central registry (Ground Control pushes with these credentials). */
+  auth?: { username: string; password: string };
+  /** Pull credentials Ground Control hands to satellites (default: static, none). */
+  credentials?: CredentialsProvider;
 }
 
 /**
@@ -86,18 +91,18 @@ export async function until(
  * ```
  */
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
-  const central = await startDistribution();
+  const central = await startDistribution({ auth: options.auth });
   const proxy = await startProxy(central.url);
   const listen = `127.0.0.1:${options.dataPath ? freePort() : 0}`;
   const start = () =>
     startGroundControl({
       listen,
       dataPath: options.dataPath ?? ":memory:",
-      registry: { url: central.url, publicUrl: proxy.url },
+      registry: { url: central.url, publicUrl: proxy.url, pushCredentials: options.auth },
       adminToken: ADMIN,
       reportIntervalSeconds: 5,
       rateLimits: { device: { ratePerSecond: 50, burst: 100 }, admin: { ratePerSecond: 500, burst: 1000 } },
-    }, { logLevel: "error", publishRetryBaseMs: 50 });
+    }, { logLevel: "error", publishRetryBaseMs: 50, credentials: options.credentials });
   let gc = await start();
   let running = true;
   const api = async (method: string, path: string, body?: unknown) => {
