@@ -56,6 +56,8 @@ export interface StatusReporterOptions {
   onResponse?: (response: StatusResponse) => Promise<void>;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** Stops deliveries and timers. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -79,8 +81,59 @@ export class StatusReporter {
   /** No delivery attempt before this time (ms since epoch) unless forced: backoff after failures. */
   retryAt = 0;
 
+  #reportTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+
   constructor(options: StatusReporterOptions) {
     this.#options = options;
+    options.signal?.addEventListener("abort", () => this.close(), { once: true });
+  }
+
+  /**
+   * Queues a report and tries to deliver it; after a failed delivery a retry is scheduled at the
+   * backoff time ({@linkcode retryAt}), so queued reports go out soon after Ground Control is back.
+   *
+   * @example
+   * ```ts
+   * declare const report: StatusReportInput;
+   * await reporter.report(report);
+   * ```
+   */
+  async report(report: StatusReportInput): Promise<void> {
+    await this.queueReport(report).catch(() => {});
+    await this.#deliver();
+  }
+
+  async #deliver(): Promise<void> {
+    await this.flush(this.#options.signal);
+    clearTimeout(this.#retryTimer);
+    if (this.failures === 0 || this.#options.signal?.aborted) return;
+    this.#retryTimer = setTimeout(() => this.#deliver(), Math.max(0, this.retryAt - Date.now()));
+  }
+
+  /**
+   * (Re)starts periodic reports: every `intervalMs`, `makeReport()` is queued and delivered.
+   *
+   * @example
+   * ```ts
+   * declare const makeReport: () => Promise<StatusReportInput>;
+   * reporter.schedule(60_000, makeReport);
+   * ```
+   */
+  schedule(intervalMs: number, makeReport: () => Promise<StatusReportInput>): void {
+    clearTimeout(this.#reportTimer);
+    if (this.#options.signal?.aborted) return;
+    this.#reportTimer = setTimeout(() => {
+      makeReport().then((r) => this.report(r)).catch(() => {}).finally(() =>
+        this.schedule(intervalMs, makeReport)
+      );
+    }, intervalMs);
+  }
+
+  /** Stops the timers (deliveries in progress finish). */
+  close(): void {
+    clearTimeout(this.#reportTimer);
+    clearTimeout(this.#retryTimer);
   }
 
   /**

@@ -26,21 +26,21 @@ import type { BackoffPolicy } from "../oci/retry.ts";
 import { AppliedStore } from "./applied.ts";
 import type { Clock } from "./bandwidth/clock.ts";
 import { BandwidthLimiter } from "./bandwidth/limiter.ts";
-import { runInSyncWindows } from "./bandwidth/windows.ts";
 import { SatelliteDb } from "./db.ts";
-import { CoalescedRun } from "./coalesce.ts";
-import { desiredSet, warnConflicts } from "./desired.ts";
 import { EventLog } from "./events.ts";
 import { type LocalRegistryHandle, openLocalRegistry, serve, splitListen } from "./local_registry.ts";
 import { Outbox } from "./outbox.ts";
-import { type PollOutcome, StatePoller } from "./poller.ts";
-import { Reconciler, type ReconcileResult } from "./reconcile.ts";
+import { StatePoller } from "./poller.ts";
+import { Reconciler } from "./reconcile.ts";
 import { endsAtReport, StatusReporter } from "./reporter.ts";
 import { PollLoop } from "./schedule.ts";
+import { type PollReport, SyncEngine } from "./sync_engine.ts";
 import { buildReport, diskFree, type SatelliteStatus, snapshotStatus } from "./status.ts";
 import { blobStats, redactConfig, redactIdentity, SatelliteMetrics } from "./telemetry.ts";
 import { DEFAULT_CMDLINE_PATH } from "./token.ts";
 import { ensureRegistered, type Identity, saveIdentity } from "./ztr.ts";
+
+export type { PollReport };
 
 /** Options for {@linkcode Satellite.open}. */
 export interface SatelliteOptions {
@@ -62,14 +62,6 @@ export interface SatelliteOptions {
   ztrAttempts?: number;
   /** The bandwidth limiter's clock (calendar and sync windows; tests inject one). */
   clock?: Clock;
-}
-
-/** What one {@linkcode Satellite.pollOnce} did. */
-export interface PollReport {
-  outcome: PollOutcome;
-  /** Present when a reconcile ran. */
-  reconcile?: ReconcileResult;
-  ms: number;
 }
 
 /**
@@ -94,28 +86,17 @@ export class Satellite {
   /** The over-the-air config in force. */
   ota: OtaConfig = OtaConfig.parse({});
   identity: Identity | undefined;
-  lastPoll: { at: string; ms: number; requests: number; changed: boolean; errors: string[] } | undefined;
-  lastError: string | null = null;
-  /** When a reconcile last converged (ms since epoch). */
-  lastSuccessAt: number | null = null;
   readonly #options: SatelliteOptions;
   readonly #limiter: BandwidthLimiter;
   readonly #stop = new AbortController();
   readonly #resolveRegistered: (identity: Identity) => void;
   #poller: StatePoller | undefined;
   #reconciler: Reconciler | undefined;
+  #engine: SyncEngine | undefined;
   #reporter: StatusReporter | undefined;
   #loop: PollLoop | undefined;
-  #reportTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #converged = false;
   #init: Promise<Identity> | undefined;
   #diskFree: number | null = null;
-  #pollChain: Promise<unknown> = Promise.resolve();
-  /** One reconcile at a time; a state change seen meanwhile makes it run again. */
-  readonly #reconcile = new CoalescedRun(() => this.#reconcileOnce());
-  /** Every group the satellite state names has a state in force (removals allowed). */
-  #complete = false;
   /** Work started in the background (settled entries remove themselves). */
   #background = new Set<Promise<unknown>>();
   #metricsServer: { close(): Promise<void> } | undefined;
@@ -139,6 +120,7 @@ export class Satellite {
         snapshot: () => buildReport(this.status()),
         onResponse: (response) => this.#onStatusResponse(response),
         fetch: options.fetch,
+        signal: this.#stop.signal,
       });
     }
     this.events.on((event) => {
@@ -150,7 +132,7 @@ export class Satellite {
       bandwidth: () => this.bandwidth,
       outbox: async () => ({ size: await this.outbox.size(), dropped: await this.outbox.dropped() }),
       blobs: () => blobStats(this.local.registry?.store),
-      lastSuccess: () => this.lastSuccessAt,
+      lastSuccess: () => this.#engine?.lastSuccessAt ?? null,
     }, this.events);
   }
 
@@ -263,9 +245,16 @@ export class Satellite {
       events: this.events,
       collectGarbage: this.local.collectGarbage,
     });
-    // Nothing is converged before a satellite state is known.
-    this.#converged = this.#poller.satellite !== null &&
-      this.#reconciler.isConverged(desiredSet(this.#poller.groups.values()));
+    this.#engine = new SyncEngine({
+      poller: this.#poller,
+      reconciler: this.#reconciler,
+      limiter: this.#limiter,
+      events: this.events,
+      ota: () => this.ota,
+      applyOta: (config) => this.#applyOta(config),
+      report: () => this.#track(this.reportNow()),
+      signal: this.#stop.signal,
+    });
     this.#resolveRegistered(identity);
     return identity;
   }
@@ -283,7 +272,7 @@ export class Satellite {
 
   async #run(): Promise<void> {
     await this.init();
-    this.#loop = new PollLoop(() => this.#pollAndKick(), this.ota.poll);
+    this.#loop = new PollLoop(() => this.#engine!.pollAndKick(), this.ota.poll);
     this.#loop.start();
     // Report once at start: Ground Control sees the device at once (and may rotate credentials).
     this.#track(this.reportNow());
@@ -291,11 +280,12 @@ export class Satellite {
   }
 
   #scheduleReports(): void {
-    clearTimeout(this.#reportTimer);
-    if (this.#stop.signal.aborted || !this.#reporter) return;
-    this.#reportTimer = setTimeout(() => {
-      this.reportNow().finally(() => this.#scheduleReports());
-    }, this.ota.reportIntervalSeconds * 1000);
+    this.#reporter?.schedule(this.ota.reportIntervalSeconds * 1000, () => this.#freshReport());
+  }
+
+  async #freshReport() {
+    this.#diskFree = await diskFree(this.config.dataDir);
+    return buildReport(this.status());
   }
 
   /**
@@ -307,22 +297,7 @@ export class Satellite {
    * ```
    */
   async reportNow(): Promise<void> {
-    if (!this.#reporter) return;
-    this.#diskFree = await diskFree(this.config.dataDir);
-    await this.#reporter.queueReport(buildReport(this.status())).catch(() => {});
-    await this.#deliver();
-  }
-
-  /** Delivers; after a failure, retries at the reporter's backoff time (not only at the next report). */
-  async #deliver(): Promise<void> {
-    const reporter = this.#reporter!;
-    await reporter.flush(this.#stop.signal);
-    clearTimeout(this.#retryTimer);
-    if (reporter.failures === 0 || this.#stop.signal.aborted) return;
-    this.#retryTimer = setTimeout(
-      () => this.#track(this.#deliver()),
-      Math.max(0, reporter.retryAt - Date.now()),
-    );
+    if (this.#reporter) await this.#reporter.report(await this.#freshReport());
   }
 
   #applyOta(next: OtaConfig): void {
@@ -352,7 +327,7 @@ export class Satellite {
     this.#poller?.setRegistry(clients.state);
     this.#reconciler?.setSource(clients.data);
     // Polls may have been failing with the old credentials: try the new ones now.
-    if (this.#loop) this.#track(this.#pollAndKick());
+    if (this.#loop) this.#track(this.#engine!.pollAndKick());
     this.events.emit(
       "info",
       "credentials.rotated",
@@ -362,9 +337,7 @@ export class Satellite {
 
   /**
    * One poll, and a reconcile when a state changed or the last one did not converge; resolves when
-   * that reconcile is done. Polls are serialised; a reconcile already running is not waited for by
-   * the next poll (so a new over-the-air bandwidth policy reaches transfers in flight), and a change
-   * found meanwhile makes it run again when it ends.
+   * that reconcile is done (see {@linkcode SyncEngine}).
    *
    * @example
    * ```ts
@@ -373,82 +346,13 @@ export class Satellite {
    * ```
    */
   async pollOnce(): Promise<PollReport> {
-    const { outcome, started } = await this.#pollStates();
-    const reconcile = outcome.changed || !this.#converged ? await this.#reconcile.request() : undefined;
-    return { outcome, reconcile, ms: performance.now() - started };
+    await this.init();
+    return await this.#engine!.pollOnce();
   }
 
   #track(work: Promise<unknown>): void {
     const tracked = work.catch(() => {}).finally(() => this.#background.delete(tracked));
     this.#background.add(tracked);
-  }
-
-  /** Polls states only (serialised), starting a reconcile in the background when one is due. */
-  async #pollAndKick(): Promise<void> {
-    const { outcome } = await this.#pollStates();
-    if (outcome.changed || !this.#converged) {
-      this.#track(this.#reconcile.request().catch(() => {}));
-    }
-  }
-
-  #pollStates(): Promise<{ outcome: PollOutcome; started: number }> {
-    const run = this.#pollChain.then(() => this.#pollNow());
-    this.#pollChain = run.catch(() => {});
-    return run;
-  }
-
-  async #pollNow(): Promise<{ outcome: PollOutcome; started: number }> {
-    await this.init();
-    const started = performance.now();
-    const outcome = await this.#poller!.poll(this.#stop.signal);
-    if (outcome.changed && outcome.satellite) this.#applyOta(outcome.satellite.state.config);
-    this.#complete = outcome.complete;
-    if (outcome.changed) {
-      this.#converged = this.#reconciler!.isConverged(desiredSet(outcome.groups.values())) &&
-        outcome.complete;
-      this.#reconcile.markDirty();
-    }
-    const errors = outcome.errors;
-    if (errors.length > 0) this.lastError = errors.join("; ");
-    const ms = performance.now() - started;
-    this.lastPoll = {
-      at: new Date().toISOString(),
-      ms,
-      requests: outcome.requests,
-      changed: outcome.changed,
-      errors,
-    };
-    this.events.emit("debug", "poll.done", `poll: ${outcome.requests} request(s), ${ms.toFixed(1)} ms`, {
-      requests: outcome.requests,
-      changed: outcome.changed,
-    });
-    if (outcome.refused.length > 0) this.#track(this.reportNow().catch(() => {}));
-    return { outcome, started };
-  }
-
-  async #reconcileOnce(): Promise<ReconcileResult> {
-    let complete = false;
-    const reconcile = await runInSyncWindows(this.#limiter, this.events, (signal) => {
-      // Taken when the run starts (after waiting for a window), so it is the latest state.
-      const desired = desiredSet(this.#poller!.groups.values());
-      warnConflicts(desired, this.events);
-      complete = this.#complete;
-      return this.#reconciler!.reconcile(desired, {
-        allowRemovals: complete,
-        concurrency: this.ota.concurrency,
-        platforms: this.ota.platforms,
-        signal,
-      });
-    }, { signal: this.#stop.signal });
-    const was = this.#converged;
-    this.#converged = reconcile.converged && complete;
-    if (this.#converged) this.lastSuccessAt = Date.now();
-    this.lastError = reconcile.failed > 0 ? `${reconcile.failed} artifact(s) failed to sync` : null;
-    // Report what changed (not every no-op retry while some state is unknown).
-    if (reconcile.synced + reconcile.failed + reconcile.removed > 0 || was !== this.#converged) {
-      this.#track(this.reportNow());
-    }
-    return reconcile;
   }
 
   /**
@@ -468,9 +372,9 @@ export class Satellite {
       records: this.#reconciler?.records.all() ?? [],
       bytesSynced: this.#reconciler?.bytesTotal ?? 0,
       diskFree: this.#diskFree,
-      converged: this.#converged,
-      lastPoll: this.lastPoll,
-      lastError: this.lastError,
+      converged: this.#engine?.converged ?? false,
+      lastPoll: this.#engine?.lastPoll,
+      lastError: this.#engine?.lastError ?? null,
     });
   }
 
@@ -489,10 +393,9 @@ export class Satellite {
    */
   async stop(): Promise<void> {
     this.#stop.abort(new Error("satellite stopping"));
-    clearTimeout(this.#reportTimer);
-    clearTimeout(this.#retryTimer);
+    this.#reporter?.close();
     await this.#loop?.stop();
-    await Promise.allSettled([this.#pollChain, this.#reconcile.running, ...this.#background]);
+    await Promise.allSettled([this.#engine?.settled(), ...this.#background]);
     await this.#metricsServer?.close();
     await this.local.close();
     this.db.close();
