@@ -44,7 +44,7 @@ import { loopbackUrl, startDaemon, upstreamFor } from "./daemon.ts";
 import { SyncProgress } from "./progress.ts";
 import { Satellite } from "./satellite.ts";
 import { formatStatus } from "./status_table.ts";
-import { type SatelliteStatus, snapshotStatus } from "./status.ts";
+import { diskFree, type SatelliteStatus, snapshotStatus } from "./status.ts";
 import { logEvents } from "./telemetry.ts";
 import { DEFAULT_CMDLINE_PATH } from "./token.ts";
 import { loadIdentity, NotRegisteredError } from "./ztr.ts";
@@ -126,7 +126,8 @@ export async function readStoredStatus(config: SatelliteConfig): Promise<Satelli
     groups: applied.groups,
     records,
     bytesSynced: 0,
-    converged: records.every((r) => r.status === "synced"),
+    diskFree: await diskFree(config.dataDir),
+    converged: applied.satellite !== null && records.every((r) => r.status === "synced"),
     lastError: records.find((r) => r.status === "failed")?.error ?? null,
   });
 }
@@ -149,9 +150,11 @@ async function syncOnce(config: SatelliteConfig, cmdlinePath: string, json: bool
   const logger = createLogger({ level: config.logLevel, fields: { component: "satellite" } });
   logEvents(satellite.events, logger);
   const encoder = new TextEncoder();
+  // With --json, stdout carries only the JSON document; progress lines go to stderr.
+  const progressOut = json ? Deno.stderr : Deno.stdout;
   const progress = new SyncProgress(satellite.events, {
     tty: !json && Deno.stdout.isTerminal(),
-    write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    write: (text) => progressOut.writeSync(encoder.encode(text)),
     columns: Deno.stdout.isTerminal() ? Deno.consoleSize().columns : undefined,
   });
   try {
