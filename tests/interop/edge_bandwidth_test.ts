@@ -128,7 +128,10 @@ Deno.test("bandwidth: nothing is fetched outside sync windows; calendar and sync
     assert.equal(satellite.bandwidth.allowed, false);
     assert.equal(satellite.bandwidth.bytesFetched, 0, "no image byte outside the sync window");
     assert.deepEqual(imageRequests(), [], "not even a request for the image");
-    assert.ok((satellite.status().lastPoll?.requests ?? 0) > 0, "state polls go on (policy changes still arrive)");
+    assert.ok(
+      (satellite.status().lastPoll?.requests ?? 0) > 0,
+      "state polls go on (policy changes still arrive)",
+    );
 
     // 02:00: the sync window opens at the default cap.
     clock.jumpTo("2025-01-07T02:00:00Z");
