@@ -206,7 +206,10 @@ export async function main(args: string[]): Promise<number> {
   try {
     config = await loadConfig({ path: parsed.configPath, env: Deno.env.toObject(), flags: parsed.flags });
   } catch (e) {
-    console.error(e instanceof ValidationError ? e.message : `cannot read config: ${(e as Error).message}`);
+    const message = e instanceof ValidationError ? e.message : `cannot read config: ${(e as Error).message}`;
+    // The daemon logs JSON lines (journald); the other commands talk to a person.
+    if (parsed.command === "run") createLogger({ fields: { component: "satellite" } }).error(message);
+    else console.error(message);
     return EXIT.usage;
   }
   switch (parsed.command) {
