@@ -75,9 +75,11 @@ export async function startDaemon(
     createLogger({ level: config.logLevel, fields: { component: "satellite" } });
   const satellite = await Satellite.open({ ...options, config });
   logEvents(satellite.events, logger);
+  // Once registered, the over-the-air log level applies (the config's only until then).
   satellite.events.on((event) => {
     if (event.kind === "config.applied") logger.level = satellite.ota.logLevel;
   });
+  satellite.registered.then(() => logger.level = satellite.ota.logLevel, () => {});
   logger.info("satellite started", {
     localRegistry: satellite.local.mode,
     url: satellite.local.url,

@@ -2,7 +2,9 @@
  * The satellite's logs and metrics. Events from the core become structured JSON log lines
  * ({@linkcode logEvents}, through `telemetry/log.ts`, so registered secrets are scrubbed), and a
  * Prometheus registry ({@linkcode SatelliteMetrics}) exposes bytes synced, sync errors, the last
- * successful sync, artifacts, blobs, disk, outbox and bandwidth state at `GET /metrics`.
+ * successful sync, artifacts, blobs, disk, outbox and bandwidth state at `GET /metrics` (on the
+ * built-in registry's listener, outside `/v2/` and without its basic auth: metrics hold no secrets;
+ * and on `metricsListen` when configured, e.g. in external-registry mode).
  * Every secret the satellite learns (registration token, device secret, registry and local
  * registry passwords) is handed to the redactor with {@linkcode redactConfig} /
  * {@linkcode redactIdentity} as soon as it is known.
