@@ -41,6 +41,23 @@ import type { SatelliteEvent } from "./events.ts";
  */
 export const endsAtReport = (entry: OutboxEntry): boolean => entry.type === "status";
 
+/**
+ * Ground Control refused a report; `retryAfterMs` from its `Retry-After` (0 when absent).
+ *
+ * @example
+ * ```ts
+ * throw new DeliveryError("Ground Control answered 429", 1000);
+ * ```
+ */
+export class DeliveryError extends Error {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.name = "DeliveryError";
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /** Event kinds too chatty for Ground Control. */
 const LOCAL_ONLY = new Set(["sync.progress", "poll.done"]);
 
@@ -181,6 +198,7 @@ export class StatusReporter {
   flush(signal?: AbortSignal, options: { force?: boolean } = {}): Promise<number> {
     if (!this.#options.deviceSecret()) return Promise.resolve(0);
     if (!options.force && !this.#flushing && Date.now() < this.retryAt) return Promise.resolve(0);
+    const deliveredBefore = this.delivered;
     this.#flushing ??= this.#options.outbox.deliver((batch) => this.#send(batch, signal), {
       maxAttempts: 1,
       signal,
@@ -191,8 +209,11 @@ export class StatusReporter {
       return n;
     }, (e) => {
       this.lastError = (e as Error).message;
-      this.failures++;
-      this.retryAt = Date.now() + this.#options.outbox.backoffMs(this.failures);
+      // A backlog cut short (e.g. by Ground Control's rate limit) made progress: keep the backoff
+      // short, so catching up after a long outage does not stall at the maximum delay.
+      this.failures = this.delivered > deliveredBefore ? 1 : this.failures + 1;
+      const retryAfterMs = e instanceof DeliveryError ? e.retryAfterMs : 0;
+      this.retryAt = Date.now() + Math.max(retryAfterMs, this.#options.outbox.backoffMs(this.failures));
       return 0;
     }).finally(() => this.#flushing = undefined);
     return this.#flushing;
@@ -224,7 +245,11 @@ export class StatusReporter {
     );
     const text = await res.text();
     if (!res.ok) {
-      throw new Error(`Ground Control answered ${res.status} to the status report: ${text.slice(0, 300)}`);
+      const retryAfter = Number(res.headers.get("retry-after"));
+      throw new DeliveryError(
+        `Ground Control answered ${res.status} to the status report: ${text.slice(0, 300)}`,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 3600) * 1000 : 0,
+      );
     }
     this.delivered++;
     const response = parseJsonOrThrow(StatusResponse, text, "status response from Ground Control");

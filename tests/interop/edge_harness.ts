@@ -58,6 +58,8 @@ export interface WorldOptions {
   auth?: { username: string; password: string };
   /** Pull credentials Ground Control hands to satellites (default: static, none). */
   credentials?: CredentialsProvider;
+  /** Ground Control's per-device rate limit (default 50/s, burst 100). */
+  deviceRateLimit?: { ratePerSecond: number; burst: number };
 }
 
 /**
@@ -101,7 +103,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       registry: { url: central.url, publicUrl: proxy.url, pushCredentials: options.auth },
       adminToken: ADMIN,
       reportIntervalSeconds: 5,
-      rateLimits: { device: { ratePerSecond: 50, burst: 100 }, admin: { ratePerSecond: 500, burst: 1000 } },
+      rateLimits: {
+        device: options.deviceRateLimit ?? { ratePerSecond: 50, burst: 100 },
+        admin: { ratePerSecond: 500, burst: 1000 },
+      },
     }, { logLevel: "error", publishRetryBaseMs: 50, credentials: options.credentials });
   let gc = await start();
   let running = true;

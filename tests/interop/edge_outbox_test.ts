@@ -12,15 +12,22 @@ import { buildImage, pushImages } from "../support/images.ts";
 import { startWorld, until, type World } from "./edge_harness.ts";
 
 /** A fetch that records the status reports Ground Control accepted (2xx), in order. */
-function recordingFetch(): { fetch: typeof fetch; accepted: StatusReport[]; refused: number } {
-  const log = { accepted: [] as StatusReport[], refused: 0 };
+function recordingFetch(): {
+  fetch: typeof fetch;
+  accepted: StatusReport[];
+  acceptedAt: number[];
+  refused: number;
+} {
+  const log = { accepted: [] as StatusReport[], acceptedAt: [] as number[], refused: 0 };
   const wrapped: typeof fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     try {
       const res = await fetch(input, init);
       if (url.endsWith("/api/device/status")) {
-        if (res.ok) log.accepted.push(JSON.parse(String(init?.body)));
-        else log.refused++;
+        if (res.ok) {
+          log.accepted.push(JSON.parse(String(init?.body)));
+          log.acceptedAt.push(performance.now());
+        } else log.refused++;
       }
       return res;
     } catch (e) {
@@ -125,6 +132,44 @@ Deno.test("outbox: a full queue drops the oldest entries and the next delivery r
       "the oldest went first",
     );
     assert.equal(await satellite.outbox.dropped(), 0, "the count resets once reported");
+  } finally {
+    await satellite.stop();
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(gcDir, { recursive: true });
+  }
+});
+
+Deno.test("outbox: a backlog larger than Ground Control's rate limit drains at that rate (Retry-After, no runaway backoff)", async () => {
+  const gcDir = await Deno.makeTempDir({ prefix: "gc-kv-" });
+  await using world = await startWorld({
+    dataPath: `${gcDir}/control.kv`,
+    deviceRateLimit: { ratePerSecond: 2, burst: 3 },
+  });
+  const dataDir = await Deno.makeTempDir({ prefix: "satellite-" });
+  const { satellite, recorder } = await registeredSatellite(world, dataDir, "outbox-3");
+  try {
+    await world.stopGroundControl();
+    for (let i = 0; i < 12; i++) {
+      satellite.events.emit("warn", "test.marker", `marker ${i}`);
+      await satellite.reportNow();
+    }
+    const acceptedBefore = recorder.accepted.length;
+    const refusedBefore = recorder.refused;
+    await world.startGroundControl();
+    await until("backlog drained", async () => await satellite.outbox.size() === 0, 20_000);
+    const delivered = recorder.accepted.slice(acceptedBefore);
+    assert.equal(delivered.length, 12);
+    assert.deepEqual(
+      delivered.flatMap((r) => r.events.filter((e) => e.kind === "test.marker").map((e) => e.message)),
+      Array.from({ length: 12 }, (_, i) => `marker ${i}`),
+      "in order, none lost or repeated",
+    );
+    assert.ok(recorder.refused > refusedBefore, "the rate limit was hit on the way");
+    // At 2/s the backlog drains with ~0.5-1 s between deliveries; a backoff that kept doubling on
+    // every 429 (although each attempt made progress) would leave gaps of many seconds.
+    const times = recorder.acceptedAt.slice(acceptedBefore);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    assert.ok(Math.max(...gaps) < 3_000, `largest gap ${Math.max(...gaps).toFixed(0)} ms`);
   } finally {
     await satellite.stop();
     await Deno.remove(dataDir, { recursive: true });
