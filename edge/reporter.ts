@@ -58,6 +58,26 @@ export class DeliveryError extends Error {
   }
 }
 
+/** Most per-artifact entries a report queued during an outage keeps (failed ones only). */
+export const OUTAGE_ARTIFACTS = 100;
+
+/**
+ * A report as queued while Ground Control is unreachable: counts, applied states, errors and
+ * versions, but per-artifact entries only for (at most {@linkcode OUTAGE_ARTIFACTS}) failures, so a
+ * long outage with thousands of artifacts cannot fill the disk with copies of the same list. The
+ * first report after reconnecting carries the full list again.
+ *
+ * @example
+ * ```ts
+ * declare const report: StatusReportInput;
+ * compactReport(report).artifacts;
+ * ```
+ */
+export function compactReport(report: StatusReportInput): StatusReportInput {
+  const failed = (report.artifacts ?? []).filter((a) => a.status === "failed");
+  return { ...report, artifacts: failed.slice(0, OUTAGE_ARTIFACTS) };
+}
+
 /** Event kinds too chatty for Ground Control. */
 const LOCAL_ONLY = new Set(["sync.progress", "poll.done"]);
 
@@ -117,13 +137,19 @@ export class StatusReporter {
    * ```
    */
   async report(report: StatusReportInput): Promise<void> {
-    await this.queueReport(report).catch(() => {});
+    await this.queueReport(this.failures > 0 ? compactReport(report) : report).catch(() => {});
     await this.#deliver();
   }
 
   async #deliver(): Promise<void> {
+    const wasFailing = this.failures > 0;
     await this.flush(this.#options.signal);
     clearTimeout(this.#retryTimer);
+    if (wasFailing && this.failures === 0) {
+      // Back after an outage: the queued reports were compact; send the full picture now.
+      await this.queueReport(this.#options.snapshot()).catch(() => {});
+      await this.flush(this.#options.signal);
+    }
     if (this.failures === 0 || this.#options.signal?.aborted) return;
     this.#retryTimer = setTimeout(() => this.#deliver(), Math.max(0, this.retryAt - Date.now()));
   }

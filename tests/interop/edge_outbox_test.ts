@@ -78,8 +78,15 @@ Deno.test("outbox: reports queued while Ground Control is down all arrive, in or
     assert.equal(world.gc.url, gcUrl, "same port");
     // No call from the test: the satellite's backoff retry delivers.
     await until("queue drained", async () => await satellite.outbox.size() === 0, 30_000);
-    const delivered = recorder.accepted.slice(acceptedBefore);
-    assert.equal(delivered.length, 5, "every queued report, one delivery each");
+    const all = recorder.accepted.slice(acceptedBefore);
+    assert.equal(all.length, 6, "every queued report, one delivery each, then a full one");
+    const [delivered, full] = [all.slice(0, 5), all[5]];
+    assert.equal(delivered[0].artifacts.length, 1, "the first, queued before any failure, is full");
+    assert.ok(
+      delivered.slice(1).every((r) => r.artifacts.length === 0),
+      "later ones in the outage are compact",
+    );
+    assert.equal(full.artifacts.length, 1, "the report after reconnecting lists the artifacts again");
     const times = delivered.map((r) => Date.parse(r.reportedAt));
     assert.deepEqual(times, [...times].sort((a, b) => a - b), "oldest first");
     assert.deepEqual(
@@ -94,7 +101,7 @@ Deno.test("outbox: reports queued while Ground Control is down all arrive, in or
     };
     assert.equal(
       view.status?.reportedAt,
-      delivered.at(-1)!.reportedAt,
+      full.reportedAt,
       "the restarted Ground Control has the newest",
     );
     assert.equal(view.status?.counts?.synced, 1);
@@ -158,7 +165,7 @@ Deno.test("outbox: a backlog larger than Ground Control's rate limit drains at t
     await world.startGroundControl();
     await until("backlog drained", async () => await satellite.outbox.size() === 0, 20_000);
     const delivered = recorder.accepted.slice(acceptedBefore);
-    assert.equal(delivered.length, 12);
+    assert.equal(delivered.length, 13, "12 queued reports and the full one after reconnecting");
     assert.deepEqual(
       delivered.flatMap((r) => r.events.filter((e) => e.kind === "test.marker").map((e) => e.message)),
       Array.from({ length: 12 }, (_, i) => `marker ${i}`),
