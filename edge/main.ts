@@ -13,7 +13,8 @@
  *
  * exit codes:
  *   0  ok (sync: every desired artifact is synced)
- *   1  sync failed for some artifacts (the others are synced and served)
+ *   1  sync failed for some artifacts (the others are synced and served), or outside the sync
+ *      windows of the bandwidth policy (nothing fetched)
  *   2  usage or config error
  *   3  not registered: no usable registration token, or Ground Control refused it
  *   4  Ground Control or the central registry unreachable (nothing could be checked)
@@ -40,6 +41,7 @@ import { SatelliteDb } from "./db.ts";
 import { mirrorConfigCommand } from "./mirror/cli.ts";
 import { ArtifactRecords } from "./records.ts";
 import { createLogger } from "../telemetry/log.ts";
+import { SyncWindowClosedError } from "./bandwidth/windows.ts";
 import { loopbackUrl, startDaemon, upstreamFor } from "./daemon.ts";
 import { SyncProgress } from "./progress.ts";
 import { Satellite } from "./satellite.ts";
@@ -56,7 +58,7 @@ export const EXIT = { ok: 0, syncFailed: 1, usage: 2, notRegistered: 3, unreacha
 export const USAGE = `usage: satellite [--config FILE] [--data-dir DIR] [--token TOKEN] [--ground-control URL]
                  [--listen HOST:PORT] [--registry-url URL] [--log-level LEVEL] [--cmdline FILE]
                  <run | status [--json] | sync --once [--json] | mirror-config --runtime RUNTIME [--apply]>
-exit codes: 0 ok, 1 sync failed for some artifacts, 2 usage or config error,
+exit codes: 0 ok, 1 sync failed for some artifacts (or outside sync windows), 2 usage or config error,
             3 not registered (no usable token, or it was refused), 4 Ground Control or registry unreachable`;
 
 /** Global flags and the rest of the arguments. */
@@ -146,7 +148,13 @@ async function run(config: SatelliteConfig, cmdlinePath: string): Promise<number
 
 /** One registration attempt (if needed), one poll and reconcile, with the service stopped. */
 async function syncOnce(config: SatelliteConfig, cmdlinePath: string, json: boolean): Promise<number> {
-  const satellite = await Satellite.open({ config, cmdlinePath, serve: false, ztrAttempts: 1 });
+  const satellite = await Satellite.open({
+    config,
+    cmdlinePath,
+    serve: false,
+    ztrAttempts: 1,
+    noSyncWindowWait: true,
+  });
   const logger = createLogger({ level: config.logLevel, fields: { component: "satellite" } });
   logEvents(satellite.events, logger);
   const encoder = new TextEncoder();
@@ -165,6 +173,10 @@ async function syncOnce(config: SatelliteConfig, cmdlinePath: string, json: bool
       if (e instanceof NotRegisteredError) {
         logger.error(`not registered: ${e.message}`);
         return EXIT.notRegistered;
+      }
+      if (e instanceof SyncWindowClosedError) {
+        logger.error(`${e.message} (bandwidth policy); nothing synced`);
+        return EXIT.syncFailed;
       }
       logger.error(`cannot reach Ground Control: ${(e as Error).message}`);
       return EXIT.unreachable;

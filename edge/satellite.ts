@@ -62,6 +62,8 @@ export interface SatelliteOptions {
   ztrAttempts?: number;
   /** The bandwidth limiter's clock (calendar and sync windows; tests inject one). */
   clock?: Clock;
+  /** Outside sync windows, fail (`SyncWindowClosedError`) instead of waiting (`sync --once`). */
+  noSyncWindowWait?: boolean;
 }
 
 /**
@@ -254,6 +256,7 @@ export class Satellite {
       applyOta: (config) => this.#applyOta(config),
       report: () => this.#track(this.reportNow()),
       signal: this.#stop.signal,
+      noWait: this.#options.noSyncWindowWait,
     });
     this.#resolveRegistered(identity);
     return identity;

@@ -55,6 +55,8 @@ export interface SyncEngineOptions {
   report: () => void;
   /** Stops polls and transfers. */
   signal: AbortSignal;
+  /** Fail with SyncWindowClosedError instead of waiting for a sync window (`sync --once`). */
+  noWait?: boolean;
 }
 
 /**
@@ -161,7 +163,7 @@ export class SyncEngine {
         platforms: ota.platforms,
         signal,
       });
-    }, { signal: this.#o.signal });
+    }, { signal: this.#o.signal, noWait: this.#o.noWait });
     const was = this.converged;
     this.converged = reconcile.converged && complete;
     if (this.converged) this.lastSuccessAt = Date.now();

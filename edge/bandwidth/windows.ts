@@ -25,12 +25,14 @@ export interface SyncWindowOptions {
   checkMs?: number;
   /** Most window closings one call sits out before giving up (default 10 000). */
   maxPauses?: number;
+  /** Throw {@linkcode SyncWindowClosedError} instead of waiting for a window (one-shot commands). */
+  noWait?: boolean;
 }
 
 /** Thrown into a run when its sync window closes. */
 export class SyncWindowClosedError extends Error {
   constructor() {
-    super("the sync window closed; transfers paused until the next one opens");
+    super("outside the sync windows: nothing is fetched until one opens");
     this.name = "SyncWindowClosedError";
   }
 }
@@ -54,6 +56,7 @@ export async function runInSyncWindows<T>(
   const maxPauses = options.maxPauses ?? 10_000;
   for (let pause = 0; pause <= maxPauses; pause++) {
     if (!limiter.allowed) {
+      if (options.noWait) throw new SyncWindowClosedError();
       events.emit("info", "sync.waiting", "outside the sync windows: nothing is fetched until one opens");
       await limiter.whenAllowed(options.signal);
       events.emit("info", "sync.window-open", "a sync window opened: syncing");
@@ -65,7 +68,7 @@ export async function runInSyncWindows<T>(
     try {
       return await work(options.signal ? AbortSignal.any([options.signal, run.signal]) : run.signal);
     } catch (e) {
-      if (!run.signal.aborted || options.signal?.aborted) throw e;
+      if (!run.signal.aborted || options.signal?.aborted || options.noWait) throw e;
       events.emit("info", "sync.paused", (run.signal.reason as Error).message);
     } finally {
       clearInterval(watch);

@@ -67,3 +67,33 @@ Deno.test("cli: sync --once prints a line per image and exits 0, or 1 when an ar
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli: sync --once outside the sync windows fetches nothing and exits 1", async () => {
+  await using world = await startWorld();
+  const dir = await Deno.makeTempDir({ prefix: "satellite-cli-" });
+  try {
+    const web = await buildImage({ seed: "cli-window", layers: [{ randomBytes: 16 * 1024 }] });
+    await pushImages(world.central.host, [{ repository: "app/web", tag: "1", image: web }]);
+    await world.putGroup("g", [{ repository: "app/web", tags: ["1"] }]);
+    const days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    const tomorrow = days[(new Date().getUTCDay() + 1) % 7];
+    const token = await world.createSatellite("cli-window", ["g"], {
+      bandwidth: { syncWindows: [{ days: [tomorrow], start: "00:00", end: "24:00" }], timeZone: "UTC" },
+    });
+    const config = world.satelliteConfig(`${dir}/data`, token, { logLevel: "error" });
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
+    const result = await cli([
+      "--config",
+      `${dir}/config.json`,
+      "--cmdline",
+      "/nonexistent",
+      "sync",
+      "--once",
+    ]);
+    assert.equal(result.code, EXIT.syncFailed, result.stderr);
+    assert.match(result.stderr, /outside the sync windows/);
+    assert.deepEqual(world.proxy.log.filter((r) => r.path.startsWith("/v2/app/web/")), [], "nothing fetched");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
