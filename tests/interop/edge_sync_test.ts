@@ -94,12 +94,15 @@ Deno.test("satellite registers with its token, converges through group changes, 
     await until("deleted image removed", async () => !(await local.hasManifest("app/web", web2.digest)));
     assert.equal(local.resolve("base/shared", "1"), shared.digest);
 
-    // Status reached Ground Control.
-    await satellite.flushStatus();
-    const view = await world.api("GET", "/api/satellites/shop-1") as {
-      status?: { counts?: { synced?: number } };
-    };
-    assert.equal(view.status?.counts?.synced, 1);
+    // Status reached Ground Control (the report after the last reconcile is queued in the
+    // background, so flush until it has arrived).
+    await until("status reached Ground Control", async () => {
+      await satellite.flushStatus();
+      const view = await world.api("GET", "/api/satellites/shop-1") as {
+        status?: { counts?: { synced?: number } };
+      };
+      return view.status?.counts?.synced === 1;
+    }, 10_000);
   } finally {
     await satellite.stop();
     await Deno.remove(dataDir, { recursive: true });
