@@ -13,6 +13,7 @@
  * @module
  */
 import { type Counter, MetricsRegistry } from "../telemetry/metrics.ts";
+import { FleetMetrics } from "./fleet_metrics.ts";
 
 /** The metrics Ground Control updates. */
 export interface ControlMetrics {
@@ -23,6 +24,8 @@ export interface ControlMetrics {
   ztr: Counter;
   statusReports: Counter;
   rateLimited: Counter;
+  /** Fleet figures from status reports (bytes synced, errors, last success, disk). */
+  fleet: FleetMetrics;
 }
 
 /**
@@ -48,6 +51,7 @@ export function createControlMetrics(pushes: () => { pending: number; retries: n
       "ground_control_rate_limited_total",
       "Requests refused by a per-credential rate limit.",
     ),
+    fleet: new FleetMetrics(registry),
   };
   registry.gauge("ground_control_state_pushes_pending", "State pushes running or queued.")
     .collector(() => [{ labels: {}, value: pushes().pending }]);

@@ -153,6 +153,7 @@ export function deviceRoutes(ctx: ControlContext): ControlApp {
       },
     });
     ctx.metrics.statusReports.inc();
+    ctx.metrics.fleet.record(sat.name, report);
     logEvents(ctx, sat.name, report.events, report.dropped);
     const credentials = await ctx.credentials.rotate(sat, now);
     return c.json({ desired: desiredFor(sat, groups), ...(credentials ? { credentials } : {}) }, 200);

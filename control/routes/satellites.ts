@@ -219,6 +219,7 @@ export function satelliteRoutes(ctx: ControlContext): ControlApp {
     if (!revoked) throw ApiProblem.notFound("satellite", name, "path.name");
     await ctx.credentials.revoke(name);
     await ctx.publisher.remove("satellite", name);
+    ctx.metrics.fleet.forget(name);
     ctx.log("info", "satellite revoked", { satellite: name });
     return c.json(await viewOf(ctx, name), 200);
   });

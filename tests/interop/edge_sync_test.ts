@@ -101,6 +101,14 @@ Deno.test("satellite registers with its token, converges through group changes, 
       };
       return view.status?.counts?.synced === 1;
     }, 10_000);
+    // Ground Control's fleet metrics follow the reports; the satellite serves its own.
+    const fleet = await (await fetch(`${world.gc.url}/metrics`)).text();
+    assert.match(fleet, /^ground_control_fleet_bytes_synced_total [1-9]\d*$/m);
+    assert.match(fleet, /^ground_control_fleet_artifacts\{status="synced"\} 1$/m);
+    const own = await (await fetch(`${satellite.local.url}/metrics`)).text();
+    assert.match(own, /^satellite_sync_bytes_total [1-9]\d*$/m);
+    assert.match(own, /^satellite_last_sync_success_timestamp_seconds [1-9]/m);
+    assert.match(own, /^satellite_blobs [1-9]\d*$/m);
   } finally {
     await satellite.stop();
     await Deno.remove(dataDir, { recursive: true });
