@@ -29,7 +29,13 @@ import { fetchPages } from "./pagination.ts";
 import { type ParsedManifest, parseManifest } from "./manifest.ts";
 import { MANIFEST_ACCEPT, OCI_INDEX } from "./media_types.ts";
 import { resumingStream } from "./resuming_stream.ts";
-import type { BlobReader, DeletableImageTarget, ImageSource, ManifestBlob } from "./types.ts";
+import type {
+  BlobReader,
+  BlobReadOptions,
+  DeletableImageTarget,
+  ImageSource,
+  ManifestBlob,
+} from "./types.ts";
 import { uploadBlob, type UploadOutcome } from "./upload.ts";
 
 /** Options of {@linkcode RegistryClient}. */
@@ -250,7 +256,8 @@ export class RegistryClient implements ImageSource, DeletableImageTarget {
 
   /**
    * Reads a blob. From offset 0 the stream is digest- and size-verified on the fly and errors with
-   * `DigestMismatchError` at its end on a mismatch. With `offset > 0` the stream is the rest of the
+   * `DigestMismatchError` at its end on a mismatch (unless `callerVerifies`: the blob store hashes
+   * what it commits, so copies into it skip this second pass). With `offset > 0` the stream is the rest of the
    * blob, unverified: the caller must verify over the whole content (the blob store hashes the
    * kept prefix plus this rest). A server that ignores Range yields `offset: 0`: start over. A
    * connection cut mid-body is resumed with Range transparently (up to `retries` times).
@@ -258,14 +265,16 @@ export class RegistryClient implements ImageSource, DeletableImageTarget {
   async getBlob(
     repository: string,
     digest: string,
-    options: { offset?: number; signal?: AbortSignal } = {},
+    options: BlobReadOptions = {},
   ): Promise<BlobReader> {
     checkRepository(repository);
     parseDigest(digest);
     const open = (offset: number) => this.#openBlob(repository, digest, offset, options.signal);
     const first = await open(Math.max(0, options.offset ?? 0));
     let stream = resumingStream(first.stream, first.offset, open, this.#options.retries ?? 3, options.signal);
-    if (first.offset === 0) stream = verifyStream(stream, digest, first.size >= 0 ? first.size : undefined);
+    if (first.offset === 0 && !options.callerVerifies) {
+      stream = verifyStream(stream, digest, first.size >= 0 ? first.size : undefined);
+    }
     return { stream, offset: first.offset, size: first.size };
   }
 

@@ -257,6 +257,8 @@ class Copier {
           const reader = await this.source.getBlob(this.options.repository, blob.digest, {
             offset: kept >= blob.size ? 0 : kept,
             signal,
+            // The store hashes the kept prefix plus the rest and commits only on a match.
+            callerVerifies: true,
           });
           opened = true;
           const stream = this.#counted(reader.stream, blob, reader.offset);

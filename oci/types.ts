@@ -35,6 +35,11 @@ export interface BlobReadOptions {
   /** Start at this byte (HTTP Range); sources that cannot seek start at 0 and say so in `offset`. */
   offset?: number;
   signal?: AbortSignal;
+  /**
+   * The caller hashes the whole content itself before anything becomes visible (the blob store
+   * does), so the source need not verify too: one sha256 pass per blob instead of two.
+   */
+  callerVerifies?: boolean;
 }
 
 /** Anything images can be read from. */

@@ -60,6 +60,11 @@ export interface WorldOptions {
   credentials?: CredentialsProvider;
   /** Ground Control's per-device rate limit (default 50/s, burst 100). */
   deviceRateLimit?: { ratePerSecond: number; burst: number };
+  /**
+   * Satellites pull through the counting, fault-injecting proxy (default true). Benchmarks turn it
+   * off: the proxy runs in this process and would share an in-process satellite's event loop.
+   */
+  pullThroughProxy?: boolean;
 }
 
 /**
@@ -100,7 +105,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     startGroundControl({
       listen,
       dataPath: options.dataPath ?? ":memory:",
-      registry: { url: central.url, publicUrl: proxy.url, pushCredentials: options.auth },
+      registry: {
+        url: central.url,
+        publicUrl: options.pullThroughProxy === false ? central.url : proxy.url,
+        pushCredentials: options.auth,
+      },
       adminToken: ADMIN,
       reportIntervalSeconds: 5,
       rateLimits: {
