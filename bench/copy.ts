@@ -5,7 +5,7 @@
  *   shared between images (uncompressed layers, so building is quick), pushes them to registry A;
  * - copies every image A -> B1 with `copyImage` in a child `deno run` (this file with `--child`,
  *   so its peak RSS, VmHWM, is the copier's own; run with the satellite's V8 memory profile
- *   {@linkcode EDGE_V8_FLAGS}) and A -> B2 with `skopeo copy --all` per image; then once more
+ *   the V8 flags of `systemd/satellite.service`) and A -> B2 with `skopeo copy --all` per image; then once more
  *   A -> B3 with V8 defaults, for comparison; three alternating rounds, medians compared;
  * - checks B1 serves every manifest byte-identically, and prints the wall-time ratio
  *   (project / skopeo; < 1 means the project is faster) and the project's peak RSS.
@@ -22,6 +22,7 @@
  * @module
  */
 import { RegistryClient } from "../oci/client.ts";
+import { satelliteV8Flags } from "./v8_flags.ts";
 import { BlobFlights, copyImage, type CopySummary } from "../oci/copy.ts";
 import { startDistribution } from "../tests/support/distribution.ts";
 import {
@@ -40,13 +41,6 @@ const IMAGE_PARALLELISM = Number(Deno.env.get("BENCH_IMAGE_PARALLELISM") ?? 4);
 const BLOB_CONCURRENCY = Number(Deno.env.get("BENCH_BLOB_CONCURRENCY") ?? 4);
 /** Alternating rounds of project vs skopeo; medians are compared. */
 const ROUNDS = 3;
-/**
- * The satellite's V8 memory profile: a 1 MiB young generation makes scavenges frequent and cheap,
- * so the 64 KiB ArrayBuffers of streamed blob chunks are released within milliseconds instead of
- * piling up (with V8's default, tens of MiB of dead chunks wait for the next collection). The
- * run with V8 defaults is printed too.
- */
-export const EDGE_V8_FLAGS = "--max-semi-space-size=1";
 
 interface BenchImage {
   repository: string;
@@ -132,6 +126,9 @@ async function buildAndPush(host: string): Promise<{ images: BenchImage[]; uniqu
 }
 
 async function main(): Promise<void> {
+  // The satellite's V8 memory profile (a small young generation, so the 64 KiB buffers of streamed
+  // blob chunks die within milliseconds instead of piling up); a run with V8 defaults is printed too.
+  const v8Flags = await satelliteV8Flags();
   await using a = await startDistribution();
   console.log("building and pushing fixtures to registry A ...");
   const { images, uniqueBytes } = await buildAndPush(a.host);
@@ -147,7 +144,7 @@ async function main(): Promise<void> {
     await using b1 = await startDistribution();
     await using b2 = await startDistribution();
     await using b3 = await startDistribution();
-    const project = await projectCopy(a.url, b1.url, images, [`--v8-flags=${EDGE_V8_FLAGS}`]);
+    const project = await projectCopy(a.url, b1.url, images, v8Flags ? [`--v8-flags=${v8Flags}`] : []);
     const skopeoStarted = performance.now();
     for (const image of images) {
       await skopeoCopy(
@@ -180,7 +177,9 @@ async function main(): Promise<void> {
   const peak = Math.max(...rounds.map((r) => r.project.report.peakRssMiB));
   const peakDefaults = Math.max(...rounds.map((r) => r.defaults.report.peakRssMiB));
   console.log(
-    `project peak RSS (VmHWM, max of rounds): ${peak.toFixed(1)} MiB (target <= 120), V8 ${EDGE_V8_FLAGS}`,
+    `project peak RSS (VmHWM, max of rounds): ${peak.toFixed(1)} MiB (target <= 120), V8 ${
+      v8Flags ?? "defaults"
+    }`,
   );
   console.log(
     `with V8 defaults: ratio ${(defaultsMs / skopeoMs).toFixed(2)}, peak RSS ${peakDefaults.toFixed(1)} MiB`,

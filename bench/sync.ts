@@ -18,6 +18,7 @@
  * @module
  */
 import { Satellite } from "../edge/satellite.ts";
+import { satelliteV8Flags } from "./v8_flags.ts";
 import { RegistryClient } from "../oci/client.ts";
 import { sha256Digest } from "../oci/digest.ts";
 import { OCI_CONFIG, OCI_LAYER, OCI_MANIFEST } from "../oci/media_types.ts";
@@ -144,12 +145,6 @@ async function noopPoll(world: World): Promise<{ requests: number; ms: number; p
   }
 }
 
-/** The `--v8-flags=...` the systemd unit runs the satellite with (so the bench measures what ships). */
-async function unitV8Flags(): Promise<string | undefined> {
-  const unit = await Deno.readTextFile(new URL("../systemd/satellite.service", import.meta.url));
-  return unit.match(/^ExecStart=.*?--v8-flags=(\S+)/m)?.[1];
-}
-
 /** 4 images of 2 x 130 MiB uncompressed layers (1.02 GiB) in the central registry and a group. */
 async function rssFixture(world: World) {
   const images: { repository: string; mediaType: string }[] = [];
@@ -229,7 +224,7 @@ async function peakRss(
 /** Peak RSS with V8's defaults vs with the unit's V8 flags (or `BENCH_V8_FLAGS`), in one run. */
 async function rssFigures(world: World): Promise<string> {
   const fixture = await rssFixture(world);
-  const flags = Deno.env.get("BENCH_V8_FLAGS") ?? await unitV8Flags();
+  const flags = await satelliteV8Flags();
   const base = await peakRss(world, fixture);
   const tuned = flags ? await peakRss(world, fixture, flags) : undefined;
   const line = (r: typeof base) =>
