@@ -116,17 +116,35 @@ async function manifestRps(base: string): Promise<number> {
   return result.rps;
 }
 
-async function measure(name: string, base: string, digest: string) {
-  await blobThroughput(base, digest, 1); // warm the page cache equally for both
-  const one = await blobThroughput(base, digest, 1);
-  const four = await blobThroughput(base, digest, 4);
+/** Alternating blob rounds (a 200 MB GET takes ~0.1 s, so one sample is mostly noise): medians. */
+const BLOB_ROUNDS = 5;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Blob throughput of both servers, alternating them round by round so load drifts hit both alike. */
+async function blobFigures(servers: Record<string, string>, digest: string) {
+  for (const base of Object.values(servers)) await blobThroughput(base, digest, 1); // warm the page cache
+  const samples: Record<string, { one: number[]; four: number[] }> = {};
+  for (const name of Object.keys(servers)) samples[name] = { one: [], four: [] };
+  for (let round = 0; round < BLOB_ROUNDS; round++) {
+    for (const [name, base] of Object.entries(servers)) {
+      samples[name].one.push(await blobThroughput(base, digest, 1));
+      samples[name].four.push(await blobThroughput(base, digest, 4));
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, s]) => [name, { one: median(s.one), four: median(s.four) }]),
+  );
+}
+
+async function measure(name: string, base: string, blob: { one: number; four: number }) {
   const rps = await manifestRps(base);
   console.log(
-    `${name.padEnd(13)} blob 1 client ${one.toFixed(0)} MB/s, 4 clients ${four.toFixed(0)} MB/s, manifest ${
-      rps.toFixed(0)
-    } req/s`,
+    `${name.padEnd(13)} blob 1 client ${blob.one.toFixed(0)} MB/s, 4 clients ${
+      blob.four.toFixed(0)
+    } MB/s (medians of ${BLOB_ROUNDS}), manifest ${rps.toFixed(0)} req/s`,
   );
-  return { one, four, rps };
+  return { ...blob, rps };
 }
 
 function peakRss(pid: number): number {
@@ -161,8 +179,9 @@ async function main() {
     await waitForHttp(`${base}/v2/`);
     await pushContent(base, blob, digest);
     await pushContent(distribution.url, blob, digest);
-    const ours = await measure("built-in", base, digest);
-    const theirs = await measure("distribution", distribution.url, digest);
+    const blobs = await blobFigures({ builtin: base, distribution: distribution.url }, digest);
+    const ours = await measure("built-in", base, blobs.builtin);
+    const theirs = await measure("distribution", distribution.url, blobs.distribution);
     const rss = peakRss(builtin.pid);
     console.log("\nratios (built-in / distribution; >= 1.0 is the target):");
     console.log(`  blob GET, 1 client:    ${(ours.one / theirs.one).toFixed(2)}`);
