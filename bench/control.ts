@@ -85,24 +85,7 @@ async function phase(
       if (!ok) errors++;
     }
   }));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const result = {
-    name,
-    requests: count,
-    errors,
-    seconds,
-    rps: count / seconds,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-  };
-  console.log(
-    `${name.padEnd(22)} ${String(count).padStart(6)} req  ${result.rps.toFixed(0).padStart(6)} req/s  ` +
-      `p50 ${result.p50.toFixed(1).padStart(6)} ms  p99 ${
-        result.p99.toFixed(1).padStart(6)
-      } ms  errors ${errors}`,
-  );
-  return result;
+  return summarize(name, count, errors, started, latencies);
 }
 
 /** Waits for the background satellite-state pushes that creation queued; reports states/s. */
@@ -156,6 +139,17 @@ async function openLoop(
     );
   }
   await Promise.all(inflight);
+  return summarize(name, count, errors, started, latencies);
+}
+
+/** Prints and returns one phase's figures (latencies in ms, sorted in place). */
+function summarize(
+  name: string,
+  count: number,
+  errors: number,
+  started: number,
+  latencies: number[],
+): PhaseResult {
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const result = {
