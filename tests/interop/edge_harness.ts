@@ -16,6 +16,7 @@ import type { CredentialsProvider } from "../../control/credentials.ts";
 import { startGroundControl } from "../../control/main.ts";
 import { SatelliteConfig } from "../../schemas/satellite_config.ts";
 import { type Distribution, startDistribution } from "../support/distribution.ts";
+import { skopeoCopy } from "../support/images.ts";
 import { freePort } from "../support/ports.ts";
 import { type FaultProxy, startProxy } from "../support/proxy.ts";
 
@@ -65,6 +66,24 @@ export interface WorldOptions {
    * off: the proxy runs in this process and would share an in-process satellite's event loop.
    */
   pullThroughProxy?: boolean;
+}
+
+/**
+ * Pulls `ref` (`repo:tag` or `repo@digest`) from a registry with skopeo into a throwaway OCI layout:
+ * proof that a real client can pull it.
+ *
+ * @example
+ * ```ts
+ * await pullWithSkopeo("http://127.0.0.1:8585", "app/web:1");
+ * ```
+ */
+export async function pullWithSkopeo(registryUrl: string, ref: string): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "skopeo-pull-" });
+  try {
+    await skopeoCopy(`docker://${new URL(registryUrl).host}/${ref}`, `oci:${dir}:pulled`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /**

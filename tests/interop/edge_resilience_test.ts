@@ -9,17 +9,8 @@ import { Satellite } from "../../edge/satellite.ts";
 import { packState, publishState, stateRepository } from "../../state/artifact.ts";
 import { generateSigningKey } from "../../state/keys.ts";
 import { startDistribution } from "../support/distribution.ts";
-import { buildImage, pushImages, skopeoCopy, skopeoInspectRaw } from "../support/images.ts";
-import { startWorld, until } from "./edge_harness.ts";
-
-async function pullWithSkopeo(registryUrl: string, ref: string): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "skopeo-pull-" });
-  try {
-    await skopeoCopy(`docker://${new URL(registryUrl).host}/${ref}`, `oci:${dir}:pulled`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { buildImage, pushImages, skopeoInspectRaw } from "../support/images.ts";
+import { pullWithSkopeo, startWorld, until } from "./edge_harness.ts";
 
 Deno.test("offline: the built-in registry serves every synced image, also after a restart; bad state is refused", async () => {
   await using world = await startWorld();

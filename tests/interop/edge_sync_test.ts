@@ -5,17 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { Satellite } from "../../edge/satellite.ts";
-import { buildImage, pushImages, skopeoCopy } from "../support/images.ts";
-import { startWorld, until } from "./edge_harness.ts";
-
-async function pullWithSkopeo(registryUrl: string, ref: string): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "skopeo-pull-" });
-  try {
-    await skopeoCopy(`docker://${new URL(registryUrl).host}/${ref}`, `oci:${dir}:pulled`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { buildImage, pushImages } from "../support/images.ts";
+import { pullWithSkopeo, startWorld, until } from "./edge_harness.ts";
 
 Deno.test("satellite registers with its token, converges through group changes, keeps shared images", async () => {
   await using world = await startWorld();
