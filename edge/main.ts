@@ -7,7 +7,7 @@
  * satellite [global flags] sync --once         one poll + reconcile, then exit (service stopped)
  * satellite [global flags] mirror-config ...   runtime mirror config (see edge/mirror/cli.ts)
  *
- * global flags: --config FILE (default /etc/satellite/config.json) --data-dir DIR --token TOKEN
+ * global flags: --config FILE (default $SATELLITE_CONFIG, else /etc/satellite/config.json) --data-dir DIR --token TOKEN
  *   --ground-control URL --listen HOST:PORT --registry-url URL (external local registry)
  *   --log-level debug|info|warn|error --cmdline FILE (default /proc/cmdline)
  *
@@ -94,7 +94,7 @@ function parseGlobal(args: string[]) {
     if (flags[key] === undefined) delete flags[key];
   }
   return {
-    configPath: str(values.config) ?? DEFAULT_CONFIG_PATH,
+    configPath: str(values.config) ?? Deno.env.get("SATELLITE_CONFIG") ?? DEFAULT_CONFIG_PATH,
     cmdlinePath: str(values.cmdline) ?? Deno.env.get("SATELLITE_CMDLINE_PATH") ?? DEFAULT_CMDLINE_PATH,
     flags,
     json: values.json === true,

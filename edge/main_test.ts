@@ -14,6 +14,13 @@ Deno.test("main: status --json works on a fresh device; bad usage exits 2", asyn
       JSON.stringify({ localRegistry: { mode: "external", url: "nope" } }),
     );
     assert.equal(await main(["--config", `${dir}/bad.json`, "status"]), 2);
+    // Without --config the path comes from SATELLITE_CONFIG (the systemd unit sets it).
+    Deno.env.set("SATELLITE_CONFIG", `${dir}/bad.json`);
+    try {
+      assert.equal(await main(["--data-dir", `${dir}/data`, "status"]), 2);
+    } finally {
+      Deno.env.delete("SATELLITE_CONFIG");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
