@@ -47,12 +47,22 @@ const SENSITIVE_WORDS = new Set([
  * ```ts
  * isSensitiveKey("clientSecret"); // true
  * isSensitiveKey("bytesPassed"); // false
+ * isSensitiveKey("tokenSource"); // false: it says where a token came from
  * ```
  */
 export function isSensitiveKey(key: string): boolean {
   const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  // `tokenSource`, `tokenFile`, `passwordDigest`, `tokenExpiresAt` describe a credential without
+  // holding it; registered secret values are still scrubbed from them like from any text.
+  const last = words.at(-1) ?? "";
+  if (words.length > 1 && (DESCRIPTOR_WORDS.has(last) || words.slice(-2).join(" ") === "expires at")) {
+    return false;
+  }
   return words.some((w, i) => SENSITIVE_WORDS.has(w) || SENSITIVE_WORDS.has(w + (words[i + 1] ?? "")));
 }
+
+/** Last words that make a credential-named key a description of it, not the credential itself. */
+const DESCRIPTOR_WORDS = new Set(["source", "file", "path", "kind", "type", "digest", "count", "length"]);
 
 /** Secrets shorter than this are not registered: replacing them would shred unrelated text. */
 export const MIN_SECRET_LENGTH = 4;

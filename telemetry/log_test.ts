@@ -117,3 +117,18 @@ Deno.test("sensitive keys are matched by word", () => {
     ok(!isSensitiveKey(key), key);
   }
 });
+
+Deno.test("keys that describe a credential are logged; its value is still scrubbed when registered", () => {
+  for (
+    const key of ["tokenSource", "tokenFile", "token_path", "passwordDigest", "tokenExpiresAt", "secretCount"]
+  ) {
+    ok(!isSensitiveKey(key), key);
+  }
+  for (const key of ["deviceSecret", "registrationToken", "token", "expiresAt_token"]) {
+    ok(isSensitiveKey(key), key);
+  }
+  const redactor = new Redactor();
+  redactor.add("tok-0123456789");
+  const line = formatLine("info", "m", { tokenFile: "/boot/tok-0123456789" }, 0, redactor);
+  ok(!line.includes("tok-0123456789") && line.includes("tokenFile"), line);
+});
