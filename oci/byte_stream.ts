@@ -44,7 +44,8 @@ export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 
 /**
  * `upstream` as a byte stream whose reads go straight into the consumer's buffer, passing through
- * `hooks`. Upstream byte streams (fetch and file bodies, other `byteStream`s) are read with a BYOB
+ * `hooks`. A function as `upstream` is called on the first read to open it (never, when the stream
+ * is cancelled first). Upstream byte streams (fetch and file bodies, other `byteStream`s) are read with a BYOB
  * reader into that buffer (no copy, no allocation); other streams are read with a default reader
  * and copied (a chunk larger than the buffer is delivered over several reads). Consumers with a
  * default reader get buffers of `chunkSize` bytes. Nothing is read ahead: one read downstream is
@@ -65,16 +66,21 @@ export const DEFAULT_CHUNK_SIZE = 64 * 1024;
  * ```
  */
 export function byteStream(
-  upstream: ReadableStream<Uint8Array>,
+  upstream: ReadableStream<Uint8Array> | (() => Promise<ReadableStream<Uint8Array>>),
   hooks: ByteStreamHooks = {},
   chunkSize: number = DEFAULT_CHUNK_SIZE,
 ): ReadableStream<Uint8Array> {
-  let source = new UpstreamReader(upstream);
+  let source = typeof upstream === "function" ? undefined : new UpstreamReader(upstream);
   let cancelled = false;
   return new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize: chunkSize,
     async pull(controller) {
+      if (!source) {
+        const opened = await (upstream as () => Promise<ReadableStream<Uint8Array>>)();
+        if (cancelled) return void await opened.cancel().catch(() => {});
+        source = new UpstreamReader(opened);
+      }
       // Always present: default reads are turned into buffer requests by autoAllocateChunkSize.
       const request = controller.byobRequest!;
       const offered = request.view!;
@@ -127,7 +133,7 @@ export function byteStream(
     cancel(reason) {
       cancelled = true;
       hooks.onCancel?.(reason);
-      return source.cancel(reason);
+      return source?.cancel(reason);
     },
   }, { highWaterMark: 0 });
 }

@@ -233,3 +233,18 @@ Deno.test("byteStream: an empty upstream closes for BYOB and default consumers",
     0,
   );
 });
+
+Deno.test("byteStream: a function upstream is opened on the first read, never when cancelled first", async () => {
+  let opened = 0;
+  const open = () => {
+    opened++;
+    return Promise.resolve(byobOnlySource(bytes(10)).stream);
+  };
+  await byteStream(open).cancel();
+  equal(opened, 0);
+  const lazy = byteStream(open);
+  equal(opened, 0);
+  deepStrictEqual((await readByob(lazy, 16)).data, bytes(10));
+  equal(opened, 1);
+  await rejects(new Response(byteStream(() => Promise.reject(new Error("404")))).arrayBuffer(), /404/);
+});

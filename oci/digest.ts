@@ -10,6 +10,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { Digest } from "../schemas/oci.ts";
+import { byteStream } from "./byte_stream.ts";
 import { DigestMismatchError, InvalidInputError } from "./errors.ts";
 
 /**
@@ -109,24 +110,20 @@ export function verifyStream(
   size?: number,
   digester: Digester = new Digester(expected),
 ): ReadableStream<Uint8Array> {
-  return stream.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        digester.update(chunk);
-        if (size !== undefined && digester.bytes > size) {
-          controller.error(new DigestMismatchError(expected, `more than ${size} bytes`));
-          return;
-        }
-        controller.enqueue(chunk);
-      },
-      flush(controller) {
-        if (size !== undefined && digester.bytes !== size) {
-          controller.error(new DigestMismatchError(expected, `${digester.bytes} bytes, expected ${size}`));
-          return;
-        }
-        const actual = digester.digest();
-        if (actual !== expected) controller.error(new DigestMismatchError(expected, actual));
-      },
-    }),
-  );
+  // A byte stream hop (not a TransformStream), so a BYOB consumer's buffer reaches the body.
+  return byteStream(stream, {
+    onData(view) {
+      digester.update(view);
+      if (size !== undefined && digester.bytes > size) {
+        throw new DigestMismatchError(expected, `more than ${size} bytes`);
+      }
+    },
+    onEnd() {
+      if (size !== undefined && digester.bytes !== size) {
+        throw new DigestMismatchError(expected, `${digester.bytes} bytes, expected ${size}`);
+      }
+      const actual = digester.digest();
+      if (actual !== expected) throw new DigestMismatchError(expected, actual);
+    },
+  });
 }

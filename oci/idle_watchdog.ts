@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { byteStream } from "./byte_stream.ts";
 import { OciError, TransportError } from "./errors.ts";
 
 /**
@@ -76,32 +77,23 @@ export function watchStream(
   failure: { error?: unknown },
   callerSignal?: AbortSignal,
 ): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (e) {
-        watchdog.dispose();
-        failure.error ??= e;
-        const error = callerSignal?.aborted
-          ? callerSignal.reason
-          : watchdog.reason ?? (e instanceof OciError ? e : new TransportError("reading body", e));
-        controller.error(error);
-        return;
-      }
-      if (result.done) {
-        watchdog.dispose();
-        controller.close();
-        return;
-      }
+  // A byte stream hop, so a BYOB consumer's buffer reaches the fetch body.
+  return byteStream(source, {
+    onData() {
       watchdog.kick();
-      controller.enqueue(result.value);
     },
-    cancel(reason) {
+    onEnd() {
       watchdog.dispose();
-      return reader.cancel(reason);
     },
-  }, { highWaterMark: 0 });
+    onError(e) {
+      watchdog.dispose();
+      failure.error ??= e;
+      throw callerSignal?.aborted
+        ? callerSignal.reason
+        : watchdog.reason ?? (e instanceof OciError ? e : new TransportError("reading body", e));
+    },
+    onCancel() {
+      watchdog.dispose();
+    },
+  });
 }

@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { byteStream } from "./byte_stream.ts";
 import { OciError, TransportError } from "./errors.ts";
 
 /** Re-opens the blob at `position`; returns where the new stream really starts (0 if Range was ignored). */
@@ -36,58 +37,39 @@ export function resumingStream(
   maxResumes: number,
   signal?: AbortSignal,
 ): ReadableStream<Uint8Array> {
-  let reader = first.getReader();
   let position = start;
   let resumes = 0;
-  let skip = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      // Bounded: every pass enqueues, closes, errors, or spends one of `maxResumes`.
-      while (true) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (e) {
-          if (!(e instanceof TransportError) || resumes >= maxResumes || signal?.aborted) {
-            controller.error(e);
-            return;
-          }
-          resumes++;
-          try {
-            const next = await reopen(position);
-            if (next.offset > position) {
-              await next.stream.cancel().catch(() => {});
-              throw new OciError(
-                "RANGE_INVALID",
-                `resumed blob read started at ${next.offset}, wanted ${position}`,
-              );
-            }
-            skip = position - next.offset;
-            reader = next.stream.getReader();
-          } catch (reopenError) {
-            controller.error(reopenError);
-            return;
-          }
-          continue;
-        }
-        if (result.done) {
-          controller.close();
-          return;
-        }
-        let chunk = result.value;
-        if (skip > 0) {
-          const dropped = Math.min(skip, chunk.byteLength);
-          skip -= dropped;
-          chunk = chunk.subarray(dropped);
-          if (chunk.byteLength === 0) continue;
-        }
-        position += chunk.byteLength;
-        controller.enqueue(chunk);
-        return;
+  // A byte stream hop, so a BYOB consumer's buffer reaches the body (and each continuation's).
+  return byteStream(first, {
+    onData(view) {
+      position += view.byteLength;
+    },
+    async onError(e) {
+      if (!(e instanceof TransportError) || resumes >= maxResumes || signal?.aborted) throw e;
+      resumes++;
+      const next = await reopen(position);
+      if (next.offset > position) {
+        await next.stream.cancel().catch(() => {});
+        throw new OciError(
+          "RANGE_INVALID",
+          `resumed blob read started at ${next.offset}, wanted ${position}`,
+        );
       }
+      return next.offset < position ? dropPrefix(next.stream, position - next.offset) : next.stream;
     },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+  });
+}
+
+/** `stream` without its first `count` bytes (a server that ignored Range resends them; rare, so not BYOB). */
+function dropPrefix(stream: ReadableStream<Uint8Array>, count: number): ReadableStream<Uint8Array> {
+  let skip = count;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        const dropped = Math.min(skip, chunk.byteLength);
+        skip -= dropped;
+        if (dropped < chunk.byteLength) controller.enqueue(chunk.subarray(dropped));
+      },
+    }),
+  );
 }
