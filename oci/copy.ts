@@ -19,6 +19,7 @@
  */
 import type { Descriptor } from "../schemas/oci.ts";
 import { BlobFlights, Semaphore } from "./blob_flights.ts";
+import { byteStream } from "./byte_stream.ts";
 import { DigestMismatchError, TransportError } from "./errors.ts";
 import { checkReference, checkRepository, checkTag } from "./input.ts";
 import { type ParsedManifest, parseManifest } from "./manifest.ts";
@@ -266,11 +267,14 @@ class Copier {
           return false;
         }
         // Lazy: when the mount succeeds the source is never asked for the bytes.
-        const stream = lazyStream(async () => {
-          opened = true;
-          const reader = await this.source.getBlob(this.options.repository, blob.digest, { signal });
-          return this.#counted(reader.stream, blob, 0);
-        });
+        const stream = this.#counted(
+          async () => {
+            opened = true;
+            return (await this.source.getBlob(this.options.repository, blob.digest, { signal })).stream;
+          },
+          blob,
+          0,
+        );
         await this.target.putBlob(this.targetRepository, descriptor, stream, { mountFrom, signal });
         return !opened;
       } catch (e) {
@@ -282,41 +286,27 @@ class Copier {
     }
   }
 
-  /** Counts bytes read from the source into the summary and progress events. */
-  #counted(stream: ReadableStream<Uint8Array>, blob: Descriptor, start: number): ReadableStream<Uint8Array> {
-    const reader = stream.getReader();
+  /**
+   * Counts bytes read from the source (a stream, or a function opening it on the first read) into
+   * the summary and progress events; a byte stream hop, so the target's BYOB reads reach the source.
+   */
+  #counted(
+    source: ReadableStream<Uint8Array> | (() => Promise<ReadableStream<Uint8Array>>),
+    blob: Descriptor,
+    start: number,
+  ): ReadableStream<Uint8Array> {
     const { onProgress } = this.options;
     let position = start;
     let reported = start;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const { done, value } = await reader.read();
-        if (done) return controller.close();
-        position += value.byteLength;
-        this.summary.bytesTransferred += value.byteLength;
+    return byteStream(source, {
+      onData: (view) => {
+        position += view.byteLength;
+        this.summary.bytesTransferred += view.byteLength;
         if (onProgress && position - reported >= PROGRESS_STEP) {
           reported = position;
           onProgress({ type: "bytes", digest: blob.digest, bytes: position, size: blob.size });
         }
-        controller.enqueue(value);
       },
-      cancel: (reason) => reader.cancel(reason),
-    }, { highWaterMark: 0 });
+    });
   }
-}
-
-/** A stream that opens its source on first read (never, if it is cancelled first). */
-function lazyStream(open: () => Promise<ReadableStream<Uint8Array>>): ReadableStream<Uint8Array> {
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      reader ??= (await open()).getReader();
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel(reason) {
-      return reader?.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
 }
