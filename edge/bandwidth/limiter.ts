@@ -156,7 +156,7 @@ export class BandwidthLimiter {
    * new Response("hello").body!.pipeThrough(limiter.transform());
    * ```
    */
-  transform(signal?: AbortSignal): TransformStream<Uint8Array, Uint8Array> {
+  transform(signal?: AbortSignal): ReadableWritablePair<Uint8Array, Uint8Array> {
     return throttleTransform(this, signal);
   }
 

@@ -1,6 +1,6 @@
 /**
  * Streams and fetch responses throttled by a token source (the {@linkcode BandwidthLimiter}).
- * Chunks are cut into pieces no larger than the source allows at once, so one big chunk can't pass
+ * Bytes are read in pieces no larger than the source allows at once, so one big chunk can't pass
  * the cap in a single burst and concurrent streams interleave fairly.
  *
  * @example
@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { byteStream } from "../../oci/byte_stream.ts";
 
 /** What throttling needs from a limiter. */
 export interface TokenSource {
@@ -27,39 +28,10 @@ export interface TokenSource {
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 /**
- * A transform that passes each chunk in pieces, each after `source.take(piece)`. Cancelling the
- * readable side (or aborting `signal`) abandons a pending wait.
- *
- * @example
- * ```ts
- * import { BandwidthLimiter } from "./limiter.ts";
- * new Response("hi").body!.pipeThrough(throttleTransform(new BandwidthLimiter()));
- * ```
- */
-export function throttleTransform(
-  source: TokenSource,
-  signal?: AbortSignal,
-): TransformStream<Uint8Array, Uint8Array> {
-  const cancelled = new AbortController();
-  const waitSignal = signal ? AbortSignal.any([signal, cancelled.signal]) : cancelled.signal;
-  return new TransformStream({
-    async transform(chunk, controller) {
-      let offset = 0;
-      while (offset < chunk.byteLength) {
-        const size = Math.min(Math.max(1, source.pieceSize), chunk.byteLength - offset);
-        await source.take(size, waitSignal);
-        controller.enqueue(chunk.subarray(offset, offset + size));
-        offset += size;
-      }
-    },
-    cancel(reason) {
-      cancelled.abort(reason);
-    },
-  });
-}
-
-/**
- * `stream` throttled by `source`.
+ * `stream` throttled by `source`: a byte stream that reads at most `source.pieceSize` bytes at a
+ * time (asked per read, so a policy change applies to a running transfer at once) and passes each
+ * piece after `source.take(piece)`. A BYOB consumer's buffer goes straight to the upstream (no
+ * per-chunk allocation). Cancelling it (or aborting `signal`) abandons a pending wait.
  *
  * @example
  * ```ts
@@ -72,7 +44,31 @@ export function throttleStream(
   stream: ReadableStream<Uint8Array>,
   signal?: AbortSignal,
 ): ReadableStream<Uint8Array> {
-  return stream.pipeThrough(throttleTransform(source, signal));
+  const cancelled = new AbortController();
+  const waitSignal = signal ? AbortSignal.any([signal, cancelled.signal]) : cancelled.signal;
+  return byteStream(stream, {
+    maxRead: () => Math.max(1, source.pieceSize),
+    onData: (piece) => source.take(piece.byteLength, waitSignal),
+    onCancel: (reason) => cancelled.abort(reason),
+  });
+}
+
+/**
+ * A readable/writable pair (for `pipeThrough`) that throttles by `source` like
+ * {@linkcode throttleStream}; its readable side is a byte stream.
+ *
+ * @example
+ * ```ts
+ * import { BandwidthLimiter } from "./limiter.ts";
+ * new Response("hi").body!.pipeThrough(throttleTransform(new BandwidthLimiter()));
+ * ```
+ */
+export function throttleTransform(
+  source: TokenSource,
+  signal?: AbortSignal,
+): ReadableWritablePair<Uint8Array, Uint8Array> {
+  const pass = new TransformStream<Uint8Array, Uint8Array>();
+  return { writable: pass.writable, readable: throttleStream(source, pass.readable, signal) };
 }
 
 /**
@@ -91,6 +87,7 @@ export function limitFetch(source: TokenSource, inner: typeof fetch): typeof fet
     await source.whenAllowed?.(signal ?? undefined);
     const response = await inner(input, init);
     if (!response.body || NULL_BODY_STATUSES.has(response.status)) return response;
+    // Response keeps the byte stream as its body, so `limited.body` still takes BYOB readers.
     const limited = new Response(throttleStream(source, response.body, signal ?? undefined), {
       status: response.status,
       statusText: response.statusText,
