@@ -20,7 +20,8 @@
 export interface ByteStreamHooks {
   /**
    * Largest number of bytes to read from upstream at once (e.g. a bandwidth piece), asked before
-   * every read; default: as many as the consumer's buffer holds.
+   * every read; default: as many as the consumer's buffer holds. 0 ends this stream there (its
+   * upstream is left as it is, e.g. a shared {@linkcode ByteReader}).
    */
   maxRead?(): number;
   /**
@@ -45,7 +46,7 @@ export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 /**
  * `upstream` as a byte stream whose reads go straight into the consumer's buffer, passing through
  * `hooks`. A function as `upstream` is called on the first read to open it (never, when the stream
- * is cancelled first). Upstream byte streams (fetch and file bodies, other `byteStream`s) are read with a BYOB
+ * is cancelled first); a {@linkcode ByteReader} may be shared with other byte streams. Upstream byte streams (fetch and file bodies, other `byteStream`s) are read with a BYOB
  * reader into that buffer (no copy, no allocation); other streams are read with a default reader
  * and copied (a chunk larger than the buffer is delivered over several reads). Consumers with a
  * default reader get buffers of `chunkSize` bytes. Nothing is read ahead: one read downstream is
@@ -66,11 +67,15 @@ export const DEFAULT_CHUNK_SIZE = 64 * 1024;
  * ```
  */
 export function byteStream(
-  upstream: ReadableStream<Uint8Array> | (() => Promise<ReadableStream<Uint8Array>>),
+  upstream: ReadableStream<Uint8Array> | ByteReader | (() => Promise<ReadableStream<Uint8Array>>),
   hooks: ByteStreamHooks = {},
   chunkSize: number = DEFAULT_CHUNK_SIZE,
 ): ReadableStream<Uint8Array> {
-  let source = typeof upstream === "function" ? undefined : new UpstreamReader(upstream);
+  let source = typeof upstream === "function"
+    ? undefined
+    : upstream instanceof ByteReader
+    ? upstream
+    : new ByteReader(upstream);
   let cancelled = false;
   return new ReadableStream({
     type: "bytes",
@@ -79,7 +84,7 @@ export function byteStream(
       if (!source) {
         const opened = await (upstream as () => Promise<ReadableStream<Uint8Array>>)();
         if (cancelled) return void await opened.cancel().catch(() => {});
-        source = new UpstreamReader(opened);
+        source = new ByteReader(opened);
       }
       // Always present: default reads are turned into buffer requests by autoAllocateChunkSize.
       const request = controller.byobRequest!;
@@ -87,7 +92,12 @@ export function byteStream(
       // BYOB reads transfer the buffer (detaching `offered`): keep its geometry for the answer.
       const { byteOffset } = offered;
       const bufferLength = offered.buffer.byteLength;
-      const length = Math.min(offered.byteLength, Math.max(1, Math.floor(hooks.maxRead?.() ?? Infinity)));
+      const length = Math.min(offered.byteLength, Math.max(0, Math.floor(hooks.maxRead?.() ?? Infinity)));
+      if (length === 0) {
+        controller.close();
+        request.respond(0);
+        return;
+      }
       let view = new Uint8Array(offered.buffer, byteOffset, length);
       // Bounded: every pass delivers, ends, errors, skips an empty chunk, or is a recovery that
       // `onError` allowed (and bounds).
@@ -100,7 +110,7 @@ export function byteStream(
           if (!hooks.onError) throw e;
           const next = await hooks.onError(e);
           if (cancelled) return void await next.cancel().catch(() => {});
-          source = new UpstreamReader(next);
+          source = new ByteReader(next);
           // A failed BYOB read keeps the buffer it was given: carry on in a fresh one of the same
           // geometry (consumers take back whichever buffer the answer lands in).
           if (view.byteLength === 0) view = new Uint8Array(new ArrayBuffer(bufferLength), byteOffset, length);
@@ -138,11 +148,22 @@ export function byteStream(
   }, { highWaterMark: 0 });
 }
 
-/** Reads an upstream into given views: with a BYOB reader when it is a byte stream, else by copying. */
-class UpstreamReader {
+/**
+ * Reads a stream into given views: with a BYOB reader when it is a byte stream (straight into the
+ * view, no copy), else with a default reader, copying (a chunk larger than the view is kept for
+ * the next read). Several {@linkcode byteStream}s can share one, each taking a part of the stream
+ * (chunked uploads).
+ *
+ * @example
+ * ```ts
+ * const reader = new ByteReader(new Blob(["hello"]).stream());
+ * const { view } = await reader.read(new Uint8Array(3)); // "hel"
+ * ```
+ */
+export class ByteReader {
   readonly #byob: ReadableStreamBYOBReader | undefined;
   readonly #default: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  /** The rest of a default-reader chunk larger than the last view. */
+  /** Bytes to hand out before reading on: the rest of a chunk larger than a view, or unread bytes. */
   #leftover: Uint8Array | undefined;
 
   constructor(stream: ReadableStream<Uint8Array>) {
@@ -159,13 +180,13 @@ class UpstreamReader {
    * At the end: `done`, with an empty view on the buffer when there still is one.
    */
   async read(view: Uint8Array): Promise<{ done: boolean; view: Uint8Array | undefined }> {
-    if (this.#byob) {
-      const { done, value } = await this.#byob.read(view);
-      return { done, view: value };
-    }
     let chunk = this.#leftover;
     this.#leftover = undefined;
     if (!chunk) {
+      if (this.#byob) {
+        const { done, value } = await this.#byob.read(view);
+        return { done, view: value };
+      }
       const { done, value } = await this.#default!.read();
       if (done) return { done, view: view.subarray(0, 0) };
       chunk = value;
@@ -174,6 +195,16 @@ class UpstreamReader {
     view.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
     if (n < chunk.byteLength) this.#leftover = chunk.subarray(n);
     return { done: false, view: view.subarray(0, n) };
+  }
+
+  /** Puts `bytes` (not reused by the caller) back in front, to be read first, e.g. after peeking. */
+  unread(bytes: Uint8Array): void {
+    const rest = this.#leftover;
+    if (!rest) return void (this.#leftover = bytes);
+    const joined = new Uint8Array(bytes.byteLength + rest.byteLength);
+    joined.set(bytes);
+    joined.set(rest, bytes.byteLength);
+    this.#leftover = joined;
   }
 
   cancel(reason: unknown): Promise<void> {

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
-import { byteStream } from "./byte_stream.ts";
+import { ByteReader, byteStream } from "./byte_stream.ts";
 
 const bytes = (n: number, seed = 0) => Uint8Array.from({ length: n }, (_, i) => (i + seed) % 251);
 
@@ -247,4 +247,27 @@ Deno.test("byteStream: a function upstream is opened on the first read, never wh
   deepStrictEqual((await readByob(lazy, 16)).data, bytes(10));
   equal(opened, 1);
   await rejects(new Response(byteStream(() => Promise.reject(new Error("404")))).arrayBuffer(), /404/);
+});
+
+Deno.test("byteStream: streams sharing a ByteReader take consecutive parts; maxRead 0 ends a part", async () => {
+  const data = bytes(1000);
+  const cases = [
+    { upstream: byobOnlySource(data).stream, reads: [256, 144] },
+    { upstream: chunkSource(data, 300).stream, reads: [256, 44, 100] }, // a chunk's rest comes first
+  ];
+  for (const { upstream, reads } of cases) {
+    const reader = new ByteReader(upstream);
+    const part = (length: number) => {
+      let left = length;
+      return byteStream(reader, { maxRead: () => left, onData: (view) => void (left -= view.byteLength) });
+    };
+    const first = await readByob(part(400), 256);
+    deepStrictEqual(first.data, data.subarray(0, 400));
+    deepStrictEqual(first.reads, reads);
+    const peek = await reader.read(new Uint8Array(1));
+    reader.unread(peek.view!.slice());
+    const second = new Uint8Array(await new Response(part(700)).arrayBuffer());
+    deepStrictEqual(second, data.subarray(400));
+    ok((await reader.read(new Uint8Array(1))).done);
+  }
 });

@@ -16,6 +16,7 @@
  * @module
  */
 import { expectStatus, type RegistryHttp, type RegistryResponse } from "./http.ts";
+import { ByteReader, byteStream } from "./byte_stream.ts";
 import { OciError } from "./errors.ts";
 
 /** Options of {@linkcode uploadBlob}. */
@@ -116,7 +117,7 @@ async function patchChunks(
   options: UploadOptions,
 ): Promise<URL> {
   const chunkSize = options.chunkSize ?? 16 * MiB;
-  const source = new ChunkSource(stream.getReader());
+  const source = new ChunkSource(stream);
   let sent = 0;
   // Bounded by the stream length: each pass sends at least one byte or stops.
   while (true) {
@@ -154,54 +155,38 @@ async function patchChunks(
   return location;
 }
 
-/** Splits one reader into consecutive sub-streams or buffered chunks. */
+/**
+ * Splits one stream into consecutive sub-streams or buffered chunks. The sub-streams are byte
+ * streams reading the source straight into fetch's buffers (no copy, no second allocation).
+ */
 class ChunkSource {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #pending: Uint8Array | undefined;
-  #done = false;
+  #reader: ByteReader;
   /** Bytes handed out so far. */
   taken = 0;
-  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
-    this.#reader = reader;
-  }
-  async #next(): Promise<Uint8Array | undefined> {
-    if (this.#pending) {
-      const chunk = this.#pending;
-      this.#pending = undefined;
-      return chunk;
-    }
-    if (this.#done) return undefined;
-    const { done, value } = await this.#reader.read();
-    if (done) this.#done = true;
-    return value;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = new ByteReader(stream);
   }
   /** A stream of the next `length` bytes (fewer if the source ends), streamed, not buffered. */
   take(length: number): ReadableStream<Uint8Array> {
     let left = length;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        if (left === 0) return controller.close();
-        const chunk = await this.#next();
-        if (!chunk) return controller.close();
-        const part = chunk.byteLength > left ? chunk.subarray(0, left) : chunk;
-        if (part !== chunk) this.#pending = chunk.subarray(left);
-        left -= part.byteLength;
-        this.taken += part.byteLength;
-        controller.enqueue(part);
+    return byteStream(this.#reader, {
+      maxRead: () => left,
+      onData: (view) => {
+        left -= view.byteLength;
+        this.taken += view.byteLength;
       },
-    }, { highWaterMark: 0 });
+    });
   }
   /** Up to `length` bytes in one buffer (for streams of unknown size); empty at the end. */
   async buffer(length: number): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
+    let out: Uint8Array = new Uint8Array(length);
     let filled = 0;
+    // Bounded: every pass adds at least one byte or ends (a non-byte source's empty chunks aside).
     while (filled < length) {
-      const chunk = await this.#next();
-      if (!chunk) break;
-      const n = Math.min(chunk.byteLength, length - filled);
-      out.set(chunk.subarray(0, n), filled);
-      if (n < chunk.byteLength) this.#pending = chunk.subarray(n);
-      filled += n;
+      const { done, view } = await this.#reader.read(out.subarray(filled));
+      if (view) out = new Uint8Array(view.buffer, 0, length); // a BYOB read moved the buffer
+      if (done) break;
+      filled += view!.byteLength;
     }
     this.taken += filled;
     return out.subarray(0, filled);
@@ -210,10 +195,10 @@ class ChunkSource {
   async atEnd(): Promise<boolean> {
     // Bounded: a source yielding endless empty chunks is treated as not at its end.
     for (let i = 0; i < 1000; i++) {
-      const chunk = await this.#next();
-      if (!chunk) return true;
-      if (chunk.byteLength > 0) {
-        this.#pending = chunk;
+      const { done, view } = await this.#reader.read(new Uint8Array(1));
+      if (done) return true;
+      if (view!.byteLength > 0) {
+        this.#reader.unread(view!);
         return false;
       }
     }
