@@ -14,9 +14,9 @@ import { OciError } from "./errors.ts";
 const READ_CHUNK = 256 * 1024;
 
 /**
- * Iterates a stream's chunks. Byte streams (fetch and request bodies, files) are read with a BYOB
- * reader into one reused 1 MiB buffer, so a 200 MB transfer allocates no per-chunk garbage and RSS
- * stays flat; other streams are read as they are. Each view is valid only until the next iteration.
+ * Iterates a stream's chunks. Byte streams (fetch bodies, files, the client's blob streams) are
+ * read with a BYOB reader into one reused 1 MiB buffer, so a 200 MB transfer allocates no per-chunk
+ * garbage and RSS stays flat; other streams (Deno.serve request bodies) are read as they are. Each view is valid only until the next iteration.
  * An abort of `signal` cancels the stream and ends the iteration with the abort reason.
  *
  * @example
