@@ -21,6 +21,9 @@ import { evaluatePolicy, nextChange, policyForRate, type PolicyState } from "./p
 import { limitFetch, throttleStream, throttleTransform } from "./throttle.ts";
 
 /** Options for {@linkcode BandwidthLimiter}. */
+
+/** Piece size when no cap is in force: the blob store reads in 1 MiB buffers. */
+export const UNCAPPED_PIECE = 1024 * 1024;
 export interface LimiterOptions {
   /** Initial policy (default: unlimited, always allowed). */
   policy?: BandwidthPolicy;
@@ -106,10 +109,11 @@ export class BandwidthLimiter {
     return this.#queue.length;
   }
 
-  /** Largest piece a stream should take at once under the current cap. */
+  /** Largest piece a stream should take at once under the current cap (1 MiB when uncapped). */
   get pieceSize(): number {
     const { rate } = this.#current();
-    if (rate === 0) return this.#maxPiece;
+    // Uncapped, reads fill the store's whole buffer; a cap arriving mid-read applies after <= 1 MiB.
+    if (rate === 0) return UNCAPPED_PIECE;
     return Math.max(1, Math.min(this.#maxPiece, Math.floor(this.#capacity(rate))));
   }
 
