@@ -23,7 +23,7 @@ import {
   MAX_MANIFEST_BYTES,
   OciError,
 } from "./errors.ts";
-import { expectStatus, readBody, RegistryHttp } from "./http.ts";
+import { expectStatus, readBody, RegistryHttp, type RegistryHttpOptions } from "./http.ts";
 import { checkReference, checkRepository, checkTag, isValidDigest } from "./input.ts";
 import { fetchPages } from "./pagination.ts";
 import { type ParsedManifest, parseManifest } from "./manifest.ts";
@@ -38,18 +38,8 @@ import type {
 } from "./types.ts";
 import { uploadBlob, type UploadOutcome } from "./upload.ts";
 
-/** Options of {@linkcode RegistryClient}. */
-export interface RegistryClientOptions {
-  /** Scheme and host, e.g. `http://127.0.0.1:5000`. */
-  baseUrl: string;
-  credentials?: { username: string; password: string };
-  /** Per request, default 30000; for blob bodies, the longest pause between two chunks. */
-  timeoutMs?: number;
-  /** Extra tries for idempotent calls (and resumes of a cut blob download), default 3. */
-  retries?: number;
-  /** Injectable fetch, e.g. a bandwidth-limited one. */
-  fetch?: typeof fetch;
-  userAgent?: string;
+/** Options of {@linkcode RegistryClient}: the HTTP layer's, plus how uploads are split. */
+export interface RegistryClientOptions extends RegistryHttpOptions {
   /** Blobs above this size (or of unknown size) are uploaded in chunks. Default 16 MiB. */
   chunkedAbove?: number;
   /** PATCH size of chunked uploads. Default 16 MiB. */

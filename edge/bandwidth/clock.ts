@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { sleep } from "../../oci/retry.ts";
 
 /** What time it is, and waiting. */
 export interface Clock {
@@ -32,20 +33,7 @@ export interface Clock {
  */
 export const realClock: Clock = {
   now: () => Date.now(),
-  sleep(ms, signal) {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal!.reason);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, Math.max(0, ms));
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  },
+  sleep: (ms, signal) => sleep(Math.max(0, ms), signal),
 };
 
 interface Sleeper {
