@@ -241,14 +241,7 @@ async function projectCopy(
   const ms = performance.now() - started;
   if (!out.success) throw new Error("the project's copy failed");
   const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  const report = JSON.parse(lines.findLast((line) => line.startsWith('{"bytes"'))!) as {
-    bytes: number;
-    copied: number;
-    mounted: number;
-    skipped: number;
-    copyMs: number;
-    peakRssMiB: number;
-  };
+  const report = JSON.parse(lines.findLast((line) => line.startsWith('{"bytes"'))!) as ProjectRun["report"];
   return { ms, report };
 }
 

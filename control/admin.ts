@@ -31,26 +31,17 @@ export async function ensureAdminToken(
   configured: string | undefined,
   now: Date,
 ): Promise<string | null> {
+  // Only the hash is stored; its first hex digits serve as a non-secret id for logs and listings.
+  const add = (token: string, label: string) => {
+    const hash = hashSecret(token);
+    return store.addAdminToken({ hash, id: hash.slice(7, 19), label, createdAt: now.toISOString() });
+  };
   if (configured) {
-    const hash = hashSecret(configured);
-    if (!(await store.findAdminToken(hash))) {
-      await store.addAdminToken({
-        hash,
-        id: hash.slice(7, 19),
-        label: "environment",
-        createdAt: now.toISOString(),
-      });
-    }
+    if (!(await store.findAdminToken(hashSecret(configured)))) await add(configured, "environment");
     return null;
   }
   if ((await store.countAdminTokens()) > 0) return null;
   const token = randomSecret(32);
-  const hash = hashSecret(token);
-  await store.addAdminToken({
-    hash,
-    id: hash.slice(7, 19),
-    label: "generated",
-    createdAt: now.toISOString(),
-  });
+  await add(token, "generated");
   return token;
 }
